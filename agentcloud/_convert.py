@@ -1,0 +1,172 @@
+"""Wire JSON to models: one cattrs converter and a structurer per model and provider.
+
+Field names map to camelCase wire names through hooks that cattrs generates once per class
+(fast, and the models stay free of wire concerns, unlike attrs aliases). Providers pass the
+renames and key fallbacks their vendor's quirks need, and a ``derive`` function for fields
+computed from several wire keys (status, provider-specific flags).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+
+from .errors import ResponseDecodeError
+
+__all__ = ["WireStructurer", "camel_case", "converter", "parse_datetime"]
+
+T = TypeVar("T")
+
+_CAMEL_BOUNDARY = re.compile(r"_([a-z0-9])")
+
+
+def camel_case(name: str) -> str:
+    """``cpu_millicores_p50`` -> ``cpuMillicoresP50``."""
+    return _CAMEL_BOUNDARY.sub(lambda match: match.group(1).upper(), name)
+
+
+def parse_datetime(value: Any, _: Any = None) -> datetime:
+    """ISO 8601 text or unix seconds to an aware UTC datetime; a naive stamp is read as UTC."""
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    elif isinstance(value, datetime):
+        parsed = value
+    else:
+        raise TypeError(f"expected a timestamp, got {type(value).__name__}")
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    if parsed.utcoffset():
+        return parsed.astimezone(UTC)
+    return parsed
+
+
+def _strict_str(value: Any, _: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+def _strict_int(value: Any, _: Any) -> int:
+    if isinstance(value, bool):
+        raise TypeError("expected an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise TypeError(f"expected an integer, got {type(value).__name__}")
+
+
+def _strict_float(value: Any, _: Any) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise TypeError(f"expected a number, got {type(value).__name__}")
+
+
+def _strict_bool(value: Any, _: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise TypeError(f"expected a boolean, got {type(value).__name__}")
+
+
+def _json_object(value: Any, _: Any) -> dict[str, Any]:
+    # Kept as the vendor sent it: copying every metadata dict would cost on every item.
+    if isinstance(value, dict):
+        return value
+    if value is None:
+        return {}
+    raise TypeError(f"expected an object, got {type(value).__name__}")
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(detailed_validation=False)
+    conv.register_structure_hook(datetime, parse_datetime)
+    conv.register_structure_hook(str, _strict_str)
+    conv.register_structure_hook(int, _strict_int)
+    conv.register_structure_hook(float, _strict_float)
+    conv.register_structure_hook(bool, _strict_bool)
+    conv.register_structure_hook(dict[str, Any], _json_object)
+    return conv
+
+
+#: The one converter; structure hooks for nested models are registered on it by providers.
+converter = _make_converter()
+
+
+class WireStructurer(Generic[T]):
+    """Builds ``cls`` from a vendor's JSON object.
+
+    ``renames`` maps a field to its wire key when camelCase is not it; ``fallbacks`` maps a
+    wire key to the other spellings a vendor uses for it; ``derived`` fields are left out of
+    the generated hook and computed by ``derive`` from the whole wire object. ``raw`` (when
+    the class has it) is the wire object itself.
+    """
+
+    def __init__(
+        self,
+        cls: type[T],
+        *,
+        renames: Mapping[str, str] | None = None,
+        fallbacks: Mapping[str, tuple[str, ...]] | None = None,
+        derived: tuple[str, ...] = (),
+        derive: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None,
+        register: bool = False,
+    ) -> None:
+        renames = renames or {}
+        self._cls = cls
+        self._fallbacks = tuple((fallbacks or {}).items())
+        self._derive = derive
+        names = {field.name for field in attrs.fields(cls)}  # type: ignore[arg-type]
+        self._has_raw = "raw" in names
+        omitted = set(derived) | ({"raw"} if self._has_raw else set())
+        overrides: dict[str, Any] = {}
+        for name in names:
+            if name in omitted:
+                overrides[name] = override(omit=True)
+            else:
+                overrides[name] = override(rename=renames.get(name, camel_case(name)))
+        self._structure = make_dict_structure_fn(
+            cls, converter, _cattrs_forbid_extra_keys=False, **overrides
+        )
+        if register:
+            converter.register_structure_hook(cls, self._nested)
+
+    def _nested(self, wire: Any, _: Any) -> T:
+        return self(wire)
+
+    def __call__(self, wire: Any) -> T:
+        if not isinstance(wire, dict):
+            raise ResponseDecodeError(
+                f"expected a JSON object for {self._cls.__name__}, got {type(wire).__name__}"
+            )
+        source = wire
+        for key, alternatives in self._fallbacks:
+            if key not in source:
+                for alternative in alternatives:
+                    if alternative in source:
+                        source = {**source, key: source[alternative]}
+                        break
+        try:
+            value = self._structure(source, self._cls)
+            if self._derive is not None:
+                for name, derived in self._derive(wire).items():
+                    # Set once on the fresh instance rather than building it twice.
+                    object.__setattr__(value, name, derived)
+        except ResponseDecodeError:
+            raise
+        except Exception as error:
+            raise ResponseDecodeError(
+                f"malformed {self._cls.__name__}: {type(error).__name__}: {error}"
+            ) from None
+        if self._has_raw:
+            object.__setattr__(value, "raw", wire)
+        return value

@@ -1,0 +1,189 @@
+"""What every provider's sessions share: the start handle, held sessions, waiting.
+
+Sessions bill by the minute, so a session started under ``async with`` is ended on every
+way out of the block, cancellation included, and a client can end all it still holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Generator
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from ._retry import RetryPolicy
+from .errors import (
+    AgentCloudError,
+    InvalidRequestError,
+    NotFoundError,
+    RequestTimeoutError,
+    SessionFailedError,
+)
+from .models import Session, SessionStatus
+
+__all__ = ["HeldSessions", "SessionStart", "end_shielded", "wait_for_status"]
+
+logger = logging.getLogger("agentcloud")
+
+S = TypeVar("S", bound=Session)
+
+_PROGRESS = {
+    SessionStatus.QUEUED: 0,
+    SessionStatus.STARTING: 1,
+    SessionStatus.RUNNING: 2,
+    SessionStatus.STOPPING: 3,
+    SessionStatus.ENDED: 4,
+}
+
+
+class HeldSessions:
+    """The sessions a client started and has not ended, by id."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, Session] = {}
+
+    def add(self, session: Session) -> None:
+        self._sessions[session.id] = session
+
+    def discard(self, session_id: str) -> None:
+        self._sessions.pop(session_id, None)
+
+    def __contains__(self, session_id: object) -> bool:
+        return session_id in self._sessions
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def snapshot(self) -> list[Session]:
+        return list(self._sessions.values())
+
+
+async def end_shielded(end: Callable[[], Awaitable[object]]) -> None:
+    """Runs ``end`` to completion even if the caller is cancelled meanwhile.
+
+    The cancellation is re-raised once the end has finished, so a cancelled task still
+    stops, but never before its session stopped billing.
+    """
+    task = asyncio.ensure_future(end())
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                break
+            cancelled = True
+        except BaseException:
+            break
+    if cancelled:
+        if not task.cancelled():
+            task.exception()  # retrieved here; the cancellation matters more
+        raise asyncio.CancelledError
+    task.result()
+
+
+class SessionStart(Generic[S]):
+    """What ``sessions.start(...)`` returns: await it for the session, or use it as
+    ``async with`` to have the session ended on the way out (also on error or cancel)."""
+
+    def __init__(
+        self,
+        start: Callable[[], Awaitable[S]],
+        end: Callable[[str], Awaitable[object]],
+    ) -> None:
+        self._start = start
+        self._end = end
+        self._session: S | None = None
+        self._used = False
+
+    def _claim(self) -> None:
+        if self._used:
+            raise RuntimeError("a sessions.start(...) handle can be used only once")
+        self._used = True
+
+    async def _run(self) -> S:
+        self._claim()
+        return await self._start()
+
+    def __await__(self) -> Generator[Any, None, S]:
+        return self._run().__await__()
+
+    async def __aenter__(self) -> S:
+        self._session = await self._run()
+        return self._session
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self._session
+        if session is None:
+            return
+        try:
+            await end_shielded(lambda: self._end(session.id))
+        except NotFoundError:
+            pass  # already gone: the goal of ending it holds
+        except AgentCloudError:
+            if exc_type is None:
+                raise
+            logger.warning(
+                "could not end session %s while leaving its block after %s",
+                session.id,
+                exc_type.__name__,
+                exc_info=True,
+            )
+
+
+def _reached(status: SessionStatus, until: SessionStatus) -> bool:
+    if until is SessionStatus.FAILED:
+        return status is SessionStatus.FAILED
+    if status in _PROGRESS and until in _PROGRESS:
+        return _PROGRESS[status] >= _PROGRESS[until]
+    return status is until
+
+
+async def wait_for_status(
+    get: Callable[[str], Awaitable[S]],
+    session_id: str,
+    *,
+    until: SessionStatus | str,
+    timeout: float | None,
+    retry: RetryPolicy,
+    poll_interval: float,
+    max_poll_interval: float,
+) -> S:
+    """Polls ``get`` with capped backoff until the session reaches ``until`` (or a later
+    stage). Raises SessionFailedError if it fails first, RequestTimeoutError on timeout."""
+    try:
+        target = SessionStatus.parse(until)
+    except ValueError as error:
+        raise InvalidRequestError("until", str(error)) from None
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
+    ):
+        raise InvalidRequestError("timeout", "must be seconds > 0 or None")
+    if not isinstance(poll_interval, (int, float)) or poll_interval <= 0:
+        raise InvalidRequestError("poll_interval", "must be seconds > 0")
+    clock, sleep = retry.clock, retry.sleep
+    give_up = None if timeout is None else clock() + timeout
+    interval = float(poll_interval)
+    while True:
+        session = await get(session_id)
+        if _reached(session.status, target):
+            return session
+        if session.status is SessionStatus.FAILED:
+            raise SessionFailedError(session)
+        if give_up is not None:
+            left = give_up - clock()
+            if left <= 0:
+                raise RequestTimeoutError(
+                    f"session {session_id} did not reach {target.value} within {timeout:g}s "
+                    f"(last status {session.status.value})"
+                )
+            await sleep(min(interval, left))
+        else:
+            await sleep(interval)
+        interval = min(interval * 1.5, max_poll_interval)

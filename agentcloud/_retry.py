@@ -1,0 +1,123 @@
+"""When and how long to wait before trying a call again.
+
+Why full jitter: many clients failing together must not come back together. Why a budget:
+when a vendor is down, retries only multiply the load, so a client spends a token per
+retry and earns a fraction back per success; with the bucket empty it fails fast.
+Why injectable sleep, clock and randomness: tests run every schedule without real waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random as _random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+
+import attrs
+
+__all__ = ["RetryBudget", "RetryPolicy", "parse_retry_after"]
+
+
+def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if value <= 0:
+        raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
+
+
+def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How a client retries.
+
+    ``max_attempts`` counts the first try. ``deadline`` bounds the whole call, retries and
+    waits included. A ``Retry-After`` above ``max_retry_after`` (or past the deadline) ends
+    the retries with the error instead of waiting. ``budget`` tokens are shared by one client:
+    each retry spends one, each success earns ``budget_refill`` back.
+    """
+
+    max_attempts: int = attrs.field(default=4, validator=attrs.validators.ge(1))
+    backoff_base: float = attrs.field(default=0.5, validator=_non_negative)
+    backoff_cap: float = attrs.field(default=8.0, validator=_non_negative)
+    deadline: float = attrs.field(default=60.0, validator=_positive)
+    retry_statuses: tuple[int, ...] = attrs.field(
+        default=(408, 429, 500, 502, 503, 504), converter=tuple
+    )
+    max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
+    budget: float = attrs.field(default=10.0, validator=_non_negative)
+    budget_refill: float = attrs.field(default=0.1, validator=_non_negative)
+    sleep: Callable[[float], Awaitable[None]] = attrs.field(
+        default=asyncio.sleep, eq=False, repr=False
+    )
+    clock: Callable[[], float] = attrs.field(default=time.monotonic, eq=False, repr=False)
+    random: Callable[[], float] = attrs.field(default=_random.random, eq=False, repr=False)
+
+    @classmethod
+    def never(cls) -> RetryPolicy:
+        """A policy that tries each call once."""
+        return cls(max_attempts=1)
+
+    def backoff(self, retry: int) -> float:
+        """Full-jitter delay before retry number ``retry`` (0 for the first retry)."""
+        ceiling = min(self.backoff_cap, self.backoff_base * 2.0**retry)
+        return self.random() * ceiling
+
+
+class RetryBudget:
+    """A token bucket shared by every call of one client."""
+
+    def __init__(self, capacity: float, refill: float) -> None:
+        self._capacity = capacity
+        self._refill = refill
+        self._tokens = capacity
+
+    @property
+    def tokens(self) -> float:
+        return self._tokens
+
+    def try_spend(self) -> bool:
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+    def record_success(self) -> None:
+        self._tokens = min(self._capacity, self._tokens + self._refill)
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """The delay in seconds a response asks for, or None.
+
+    Reads ``retry-after-ms`` first (more precise), then ``Retry-After`` as seconds or as an
+    HTTP date (relative to ``now``, wall-clock seconds since the epoch). Garbage is ignored.
+    """
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            value = float(millis) / 1000.0
+        except ValueError:
+            value = -1.0
+        if value >= 0 and value == value:  # rejects NaN
+            return value
+    raw = headers.get("Retry-After") or headers.get("retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # "-0000" means UTC with no zone named
+            when = when.replace(tzinfo=UTC)
+        current = time.time() if now is None else now
+        return max(0.0, when.timestamp() - current)
+    if seconds != seconds or seconds < 0:
+        return None
+    return seconds

@@ -1,0 +1,214 @@
+"""The exceptions agentcloud raises.
+
+Every exception derives from :class:`AgentCloudError`, so one ``except`` catches them all::
+
+    AgentCloudError
+    ├── InvalidRequestError (also ValueError)      bad input, nothing was sent
+    ├── APIError                                   the vendor answered with an error status
+    │   ├── BadRequestError 400/422
+    │   ├── AuthenticationError 401
+    │   ├── PermissionDeniedError 403
+    │   ├── NotFoundError 404 (and VideoSDK's 402)
+    │   ├── ConflictError 409
+    │   ├── PayloadTooLargeError 413
+    │   ├── RateLimitError 429 (.retry_after)
+    │   └── ServerError 5xx
+    ├── TransportError                             no usable answer: refused, reset, DNS
+    │   └── RequestTimeoutError (also TimeoutError)
+    ├── ResponseDecodeError                        2xx whose body is not the documented shape
+    ├── StartOutcomeUnknownError                   a start failed ambiguously, not reconciled
+    ├── SessionFailedError                         wait() saw the session fail
+    └── WebhookVerificationError                   a webhook's signature is missing or wrong
+
+Messages are built from what the vendor said, never from what we sent: no message, repr
+or log line contains a secret, a JWT or an API key.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import Session
+
+__all__ = [
+    "APIError",
+    "AgentCloudError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ResponseDecodeError",
+    "ServerError",
+    "SessionFailedError",
+    "StartOutcomeUnknownError",
+    "TransportError",
+    "WebhookVerificationError",
+    "error_class_for_status",
+]
+
+
+class AgentCloudError(Exception):
+    """Base class of every error agentcloud raises."""
+
+
+class InvalidRequestError(AgentCloudError, ValueError):
+    """An argument was rejected before anything was sent.
+
+    ``argument`` names the offending parameter, so callers and tests need not parse text.
+    """
+
+    def __init__(self, argument: str, problem: str) -> None:
+        self.argument = argument
+        self.problem = problem
+        super().__init__(f"{argument}: {problem}")
+
+
+class APIError(AgentCloudError):
+    """The vendor answered with an error status.
+
+    ``body`` is the decoded error body (or its text when it was not JSON); ``details``
+    holds structured extras such as validation issues when the vendor sent them;
+    ``retry_after`` is the delay in seconds the vendor asked for, when it said one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str | None = None,
+        request_id: str | None = None,
+        provider: str | None = None,
+        body: Any = None,
+        details: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.message = message
+        self.retry_after = retry_after
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.provider = provider
+        self.body = body
+        self.details = details
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        parts = [f"{self.status}"]
+        if self.code is not None and self.code != str(self.status):
+            parts.append(f"[{self.code}]")
+        parts.append(self.message)
+        text = " ".join(parts)
+        if self.provider:
+            text = f"{self.provider}: {text}"
+        if self.request_id:
+            text += f" (request id {self.request_id})"
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, "
+            f"message={self.message!r}, request_id={self.request_id!r}, "
+            f"provider={self.provider!r})"
+        )
+
+
+class BadRequestError(APIError):
+    """400 or 422: the vendor rejected the request's content."""
+
+
+class AuthenticationError(APIError):
+    """401: the credentials are missing, wrong or expired."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the credentials may not do this."""
+
+
+class NotFoundError(APIError):
+    """404 (and VideoSDK's 402): the session, deployment or agent does not exist."""
+
+
+class ConflictError(APIError):
+    """409: the request conflicts with the resource's state."""
+
+
+class PayloadTooLargeError(APIError):
+    """413: the request body is over the vendor's limit."""
+
+
+class RateLimitError(APIError):
+    """429, or a vendor's "at capacity" answer; see ``retry_after``."""
+
+
+class ServerError(APIError):
+    """5xx: the vendor failed."""
+
+
+class TransportError(AgentCloudError):
+    """No usable answer: the connection was refused or reset, or DNS failed.
+
+    ``request_sent`` is False only when the request provably never left (the connection
+    was never made), so a call that creates something may be safely repeated.
+    """
+
+    def __init__(self, message: str, *, request_sent: bool = True, retryable: bool = True):
+        self.request_sent = request_sent
+        self.retryable = retryable
+        super().__init__(message)
+
+
+class RequestTimeoutError(TransportError, TimeoutError):
+    """The call, or ``wait()``, ran out of time."""
+
+
+class ResponseDecodeError(AgentCloudError):
+    """A successful answer whose body is not the documented shape."""
+
+    def __init__(self, message: str, *, status: int | None = None, request_id: str | None = None):
+        self.status = status
+        self.request_id = request_id
+        suffix = f" (request id {request_id})" if request_id else ""
+        super().__init__(message + suffix)
+
+
+class StartOutcomeUnknownError(AgentCloudError):
+    """A start failed after the request may have reached the vendor, and the SDK could not
+    tell whether a session was created. The cause is chained as ``__cause__``."""
+
+
+class SessionFailedError(AgentCloudError):
+    """``wait()`` saw the session fail. ``session`` is the session as last seen."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        super().__init__(f"session {session.id} failed (vendor status {session.raw_status!r})")
+
+
+class WebhookVerificationError(AgentCloudError):
+    """A webhook's signature is missing or does not match its body."""
+
+
+_STATUS_CLASSES: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: PayloadTooLargeError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+
+
+def error_class_for_status(status: int) -> type[APIError]:
+    """The exception class for an HTTP error status, before any vendor-specific override."""
+    if status >= 500:
+        return ServerError
+    return _STATUS_CLASSES.get(status, APIError)
