@@ -11,8 +11,17 @@ import aiohttp
 
 from ._lifecycle import HeldSessions, end_shielded
 from ._retry import RetryPolicy
-from ._transport import ErrorFields, Redactor, Transport, default_error_fields, validate_base_url
+from ._transport import (
+    Call,
+    ErrorFields,
+    Redactor,
+    Reply,
+    Transport,
+    default_error_fields,
+    validate_base_url,
+)
 from .errors import AgentCloudError, InvalidRequestError, NotFoundError
+from .models import Session
 
 __all__ = ["BaseClient", "DEFAULT_TIMEOUT"]
 
@@ -73,7 +82,12 @@ class BaseClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
-    async def _end_session(self, session_id: str) -> object:
+    async def send(self, call: Call) -> Reply:
+        """Sends one described call through this client's transport."""
+        return await self._transport.request(call)
+
+    async def _end_session(self, session: Session) -> object:
+        """Ends a session this client holds; each provider knows how."""
         raise NotImplementedError
 
     async def aclose(self) -> None:
@@ -84,8 +98,8 @@ class BaseClient:
         if self.end_on_close:
             for session in self.held.snapshot():
 
-                async def end(session_id: str = session.id) -> object:
-                    return await self._end_session(session_id)
+                async def end(held: Session = session) -> object:
+                    return await self._end_session(held)
 
                 try:
                     await end_shielded(end)

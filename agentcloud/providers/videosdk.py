@@ -44,6 +44,7 @@ from ..models import (
     WEBHOOK_EVENTS,
     Deployment,
     Page,
+    Session,
     SessionStatus,
     VideoSDKSession,
     Webhook,
@@ -480,11 +481,8 @@ class VideoSDK(BaseClient):
         """The Authorization header value: the JWT itself, with no prefix."""
         return self._mint()
 
-    async def send(self, call: Call) -> Reply:
-        return await self._transport.request(call)
-
-    async def _end_session(self, session_id: str) -> object:
-        return await self.sessions.end(session_id)
+    async def _end_session(self, session: Session) -> object:
+        return await self.sessions.end(session.id)
 
     def pager(
         self,
