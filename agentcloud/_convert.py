@@ -94,7 +94,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(int, _strict_int)
     conv.register_structure_hook(float, _strict_float)
     conv.register_structure_hook(bool, _strict_bool)
-    conv.register_structure_hook(dict[str, Any], _json_object)
+    conv.register_structure_hook_func(lambda type_: type_ == dict[str, Any], _json_object)
     return conv
 
 

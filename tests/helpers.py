@@ -1,0 +1,62 @@
+"""Shared test doubles: a fake clock/sleep, vendor fixtures, recorded aioresponses calls."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from agentcloud import RetryPolicy
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+VIDEOSDK_URL = "https://api.videosdk.live"
+PIPECAT_URL = "https://api.pipecat.daily.co"
+API_KEY = "vsk_test_key_0123456789"
+SECRET = "vsk_test_secret_abcdefghijklmnop"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+class FakeTime:
+    """A monotonic clock that only moves when the code under test sleeps."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def policy(self, **overrides: Any) -> RetryPolicy:
+        """A RetryPolicy on this clock with jitter pinned to its ceiling (random() == 1)."""
+        options: dict[str, Any] = {
+            "sleep": self.sleep,
+            "clock": self.clock,
+            "random": lambda: 1.0,
+        }
+        options.update(overrides)
+        return RetryPolicy(**options)
+
+
+def sent(mocked: Any, method: str | None = None) -> list[tuple[str, str, dict[str, Any]]]:
+    """Requests aioresponses saw as (method, url, kwargs), grouped by URL in first-seen order."""
+    result = [
+        (verb, str(url), request.kwargs)
+        for (verb, url), requests in mocked.requests.items()
+        for request in requests
+    ]
+    if method is not None:
+        result = [call for call in result if call[0] == method]
+    return result
+
+
+def body_of(kwargs: dict[str, Any]) -> Any:
+    data = kwargs.get("data")
+    return None if data is None else json.loads(data)
