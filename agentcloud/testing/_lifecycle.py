@@ -48,9 +48,7 @@ class Lifecycle:
     run_duration: float | None = field(default=7200.0, validator=_optional_non_negative)
     stop_delay: float = field(default=0.0, validator=_non_negative)
     # Share of new sessions that fail instead of running, drawn from the emulator's seed.
-    failure_rate: float = field(
-        default=0.0, validator=[validators.ge(0.0), validators.le(1.0)]
-    )
+    failure_rate: float = field(default=0.0, validator=[validators.ge(0.0), validators.le(1.0)])
 
 
 @define(kw_only=True)

@@ -1,0 +1,177 @@
+"""The middleware every request passes through: record, delay, inject faults, tick.
+
+Order matters: a request is recorded and its fault drawn on arrival, so the log and the
+fault sequence follow arrival order; latency and faults apply next; the state's timers are
+brought up to date just before the handler runs, so every answer reflects the clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+import uuid
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+from attrs import define, field
+
+from ._clock import Clock
+from ._faults import FaultInjector, FaultKind
+from ._recording import RecordedRequest, parse_body, redact_headers
+from ._responses import (
+    Vendor,
+    gateway_error,
+    rate_limited,
+    server_error,
+    vendor_error,
+    vendor_of,
+)
+
+__all__ = ["NetworkConditions", "build_pipeline"]
+
+_UNPROCESSED_STATUS_FAULTS = {
+    FaultKind.BAD_GATEWAY: 502,
+    FaultKind.SERVICE_UNAVAILABLE: 503,
+    FaultKind.GATEWAY_TIMEOUT: 504,
+}
+
+
+@define(kw_only=True)
+class NetworkConditions:
+    """The knobs the emulator may turn while running."""
+
+    latency: float = 0.0
+    injector: FaultInjector | None = None
+    closing: asyncio.Event = field(factory=asyncio.Event)
+
+    async def pause(self, seconds: float) -> bool:
+        """Wait `seconds` of real time; True if the emulator started closing meanwhile."""
+        try:
+            await asyncio.wait_for(self.closing.wait(), timeout=seconds)
+        except TimeoutError:
+            return False
+        return True
+
+
+def _drop_connection(request: web.Request) -> web.Response:
+    """Reset the connection (RST, not FIN) and hand aiohttp a response it cannot send."""
+    transport = request.transport
+    if transport is not None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with suppress(OSError):
+                # Linger 0 makes close() send RST, as a crashed proxy would.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    return web.Response(status=499)
+
+
+def _truncated(response: web.StreamResponse) -> web.StreamResponse:
+    if not isinstance(response, web.Response) or not isinstance(response.body, bytes):
+        return response
+    cut = response.body[: len(response.body) // 2]
+    return web.Response(body=cut, status=response.status, content_type="application/json")
+
+
+def _malformed(response: web.StreamResponse) -> web.StreamResponse:
+    if not isinstance(response, web.Response) or not isinstance(response.body, bytes):
+        return response
+    body = response.body
+    # Single quotes look like JSON to a human and are rejected by every JSON parser.
+    broken = body.replace(b'"', b"'") if b'"' in body else body + b"}"
+    return web.Response(body=broken, status=response.status, content_type="application/json")
+
+
+async def _call_handler(
+    request: web.Request, handler: Handler, vendor: Vendor, tick: Callable[[], None]
+) -> web.StreamResponse:
+    tick()
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        # Router-level answers (unknown path, wrong method) in the vendor's JSON shape.
+        message = {404: "API endpoint not found", 405: "Method not allowed"}.get(
+            exc.status, exc.reason
+        )
+        return vendor_error(vendor, exc.status, message)
+
+
+def build_pipeline(
+    *,
+    conditions: NetworkConditions,
+    clock: Clock,
+    tick: Callable[[], None],
+    log: list[RecordedRequest],
+    secrets: Iterable[str],
+) -> Middleware:
+    hidden = tuple(secrets)
+
+    @web.middleware
+    async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse:
+        request_id = str(uuid.uuid4())
+        vendor = vendor_of(request.path)
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raw = b""
+        injector = conditions.injector
+        fault = injector.decide(request.method, request.path) if injector else None
+        log.append(
+            RecordedRequest(
+                method=request.method,
+                path=request.path,
+                query={key: request.query.getone(key) for key in request.query},
+                headers=redact_headers(request.headers.items(), hidden),
+                body=parse_body(raw),
+                request_id=request_id,
+                received_at=clock.now(),
+                fault=fault,
+            )
+        )
+        if conditions.latency > 0 and await conditions.pause(conditions.latency):
+            return _drop_connection(request)
+        response = await _respond(request, handler, vendor, fault, injector)
+        response.headers["x-request-id"] = request_id
+        return response
+
+    async def _respond(
+        request: web.Request,
+        handler: Handler,
+        vendor: Vendor,
+        fault: FaultKind | None,
+        injector: FaultInjector | None,
+    ) -> web.StreamResponse:
+        plan = injector.plan if injector else None
+        if fault is FaultKind.RESET_BEFORE_PROCESSING:
+            return _drop_connection(request)
+        if (
+            fault is FaultKind.STALL
+            and plan is not None
+            and await conditions.pause(plan.stall_seconds)
+        ):
+            return _drop_connection(request)
+        if fault is FaultKind.RATE_LIMITED:
+            return rate_limited(vendor, retry_after=plan.retry_after if plan else 1)
+        if fault is FaultKind.RATE_LIMITED_NO_RETRY_AFTER:
+            return rate_limited(vendor, retry_after=None)
+        if fault is FaultKind.SERVER_ERROR:
+            return server_error(vendor)
+        if fault is not None and (gateway_status := _UNPROCESSED_STATUS_FAULTS.get(fault)):
+            return gateway_error(gateway_status)
+
+        response = await _call_handler(request, handler, vendor, tick)
+
+        if fault is FaultKind.RESET_AFTER_PROCESSING:
+            return _drop_connection(request)
+        if fault is FaultKind.SERVER_ERROR_AFTER_PROCESSING:
+            return server_error(vendor)
+        if fault is FaultKind.TRUNCATED_BODY:
+            return _truncated(response)
+        if fault is FaultKind.MALFORMED_BODY:
+            return _malformed(response)
+        return response
+
+    return pipeline

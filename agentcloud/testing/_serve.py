@@ -1,0 +1,36 @@
+"""Run the emulator standalone (what the `agentcloud emulator` command calls)."""
+
+from __future__ import annotations
+
+from ._emulator import Emulator
+from ._faults import FaultPlan
+
+__all__ = ["serve"]
+
+
+async def serve(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    latency: float = 0.0,
+    fault_rate: float = 0.0,
+    sessions: int = 0,
+    seed: int | None = None,
+) -> Emulator:
+    """Start an emulator and return it running; the caller closes it.
+
+    `sessions` past sessions are seeded per provider; `fault_rate` enables a FaultPlan
+    with every fault kind equally likely (seeded by `seed`, or 0). Prints nothing.
+    """
+    emulator = Emulator(
+        host=host,
+        port=port,
+        seed=seed,
+        latency=latency,
+        faults=FaultPlan(rate=fault_rate, seed=seed or 0) if fault_rate > 0 else None,
+    )
+    if sessions:
+        emulator.seed_sessions("videosdk", sessions, seed=seed or 0)
+        emulator.seed_sessions("pipecat", sessions, seed=seed or 0)
+    await emulator.start()
+    return emulator
