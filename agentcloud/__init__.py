@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from .providers import connect
     from .providers.pipecat import PipecatCloud
     from .providers.videosdk import VideoSDK
+    from .webhooks import SessionEvent, SessionEventType, WebhookReceiver
 
 __all__ = [
     "APIError",
@@ -80,6 +81,8 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "Session",
+    "SessionEvent",
+    "SessionEventType",
     "SessionFailedError",
     "SessionStart",
     "SessionStatus",
@@ -89,6 +92,7 @@ __all__ = [
     "VideoSDKSession",
     "WEBHOOK_EVENTS",
     "Webhook",
+    "WebhookReceiver",
     "WebhookVerificationError",
     "__version__",
     "connect",
@@ -99,6 +103,9 @@ _LAZY = {
     "PipecatCloud": ("agentcloud.providers.pipecat", "PipecatCloud"),
     "connect": ("agentcloud.providers", "connect"),
     "SessionStart": ("agentcloud._lifecycle", "SessionStart"),
+    "SessionEvent": ("agentcloud.webhooks", "SessionEvent"),
+    "SessionEventType": ("agentcloud.webhooks", "SessionEventType"),
+    "WebhookReceiver": ("agentcloud.webhooks", "WebhookReceiver"),
 }
 
 

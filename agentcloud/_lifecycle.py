@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Generator
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from ._retry import RetryPolicy
 from .errors import (
@@ -22,7 +22,7 @@ from .errors import (
 )
 from .models import Session, SessionStatus
 
-__all__ = ["HeldSessions", "SessionStart", "end_shielded", "wait_for_status"]
+__all__ = ["EventSource", "HeldSessions", "SessionStart", "end_shielded", "wait_for_status"]
 
 logger = logging.getLogger("agentcloud")
 
@@ -137,6 +137,32 @@ class SessionStart(Generic[S]):
             )
 
 
+class EventSource(Protocol):
+    """Something that can wake a waiter when news of a session arrives (a WebhookReceiver)."""
+
+    def watch(self, session_id: str) -> asyncio.Future[Any]: ...
+
+
+async def _pause(
+    sleep: Callable[[float], Awaitable[None]],
+    seconds: float,
+    session_id: str,
+    events: EventSource | None,
+) -> None:
+    """Sleeps ``seconds``, or less when ``events`` brings news of the session."""
+    if events is None:
+        await sleep(seconds)
+        return
+    watcher = events.watch(session_id)
+    sleeper = asyncio.ensure_future(sleep(seconds))
+    try:
+        await asyncio.wait({watcher, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in (watcher, sleeper):
+            waiting.cancel()
+        await asyncio.gather(sleeper, return_exceptions=True)
+
+
 def _reached(status: SessionStatus, until: SessionStatus) -> bool:
     if until is SessionStatus.FAILED:
         return status is SessionStatus.FAILED
@@ -154,9 +180,11 @@ async def wait_for_status(
     retry: RetryPolicy,
     poll_interval: float,
     max_poll_interval: float,
+    events: EventSource | None = None,
 ) -> S:
     """Polls ``get`` with capped backoff until the session reaches ``until`` (or a later
-    stage). Raises SessionFailedError if it fails first, RequestTimeoutError on timeout."""
+    stage). Raises SessionFailedError if it fails first, RequestTimeoutError on timeout.
+    With ``events``, news of the session (a webhook) ends a pause early."""
     try:
         target = SessionStatus.parse(until)
     except ValueError as error:
@@ -183,7 +211,7 @@ async def wait_for_status(
                     f"session {session_id} did not reach {target.value} within {timeout:g}s "
                     f"(last status {session.status.value})"
                 )
-            await sleep(min(interval, left))
+            await _pause(sleep, min(interval, left), session_id, events)
         else:
-            await sleep(interval)
+            await _pause(sleep, interval, session_id, events)
         interval = min(interval * 1.5, max_poll_interval)

@@ -24,7 +24,7 @@ import jwt
 
 from .._client import DEFAULT_TIMEOUT, BaseClient
 from .._convert import WireStructurer
-from .._lifecycle import SessionStart, wait_for_status
+from .._lifecycle import EventSource, SessionStart, wait_for_status
 from .._retry import RetryPolicy
 from .._transport import (
     Call,
@@ -38,6 +38,7 @@ from ..errors import (
     AgentCloudError,
     InvalidRequestError,
     NotFoundError,
+    ResponseDecodeError,
     StartOutcomeUnknownError,
 )
 from ..models import (
@@ -68,6 +69,7 @@ START_MARKER = "agentcloud_request_id"
 
 _SESSIONS = "/ai/v1/ai-deployment-sessions"
 _DEPLOYMENTS = "/ai/v1/ai-deployments"
+_RSA_PUBLIC_KEY = "/v2/public/rsa-public-key"
 #: How many of the newest sessions reconciliation looks through for a start's marker.
 _RECONCILE_WINDOW = 200
 
@@ -334,10 +336,13 @@ class VideoSDKSessions:
         timeout: float | None = 120.0,
         poll_interval: float = 0.5,
         max_poll_interval: float = 5.0,
+        receiver: EventSource | None = None,
     ) -> VideoSDKSession:
         """Polls until the session reaches ``until`` (or a later stage) and returns it.
 
         Raises SessionFailedError if it fails first, RequestTimeoutError after ``timeout``.
+        Pass the WebhookReceiver the session's webhook goes to as ``receiver`` and a
+        delivered event ends the current pause at once instead of waiting it out.
         """
         path_segment("session_id", session_id)
         return await wait_for_status(
@@ -348,6 +353,7 @@ class VideoSDKSessions:
             retry=self._client.retry,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            events=receiver,
         )
 
 
@@ -474,12 +480,33 @@ class VideoSDK(BaseClient):
             secrets=secrets,
             error_fields=_error_fields,
         )
+        self._webhook_key: str | None = None
         self.sessions = VideoSDKSessions(self)
         self.deployments = Deployments(self)
 
     def authorization(self) -> str:
         """The Authorization header value: the JWT itself, with no prefix."""
         return self._mint()
+
+    async def webhook_public_key(self) -> str:
+        """The PEM public key VideoSDK signs webhooks with; fetched once, then cached.
+
+        Hand it to ``WebhookReceiver(key_source=client.webhook_public_key)``.
+        """
+        if self._webhook_key is None:
+            reply = await self.send(
+                Call(
+                    operation="webhooks.public_key",
+                    method="GET",
+                    path=_RSA_PUBLIC_KEY,
+                    authorization=self.authorization,
+                )
+            )
+            key = expect_object(reply.data, "webhooks.public_key").get("publicKey")
+            if not isinstance(key, str) or "PUBLIC KEY" not in key:
+                raise ResponseDecodeError("webhooks.public_key: no PEM publicKey in the answer")
+            self._webhook_key = key
+        return self._webhook_key
 
     async def _end_session(self, session: Session) -> object:
         return await self.sessions.end(session.id)

@@ -245,3 +245,24 @@ async def test_aioresponses_shim_serves_small_and_large_bodies(size: int) -> Non
         mocked.get("http://example.invalid/blob", payload=payload)
         async with aiohttp.ClientSession() as http, http.get("http://example.invalid/blob") as r:
             assert await r.json() == payload
+
+
+async def test_wait_wakes_early_when_the_receiver_gets_news(mocked: Any) -> None:
+    from agentcloud import RetryPolicy, WebhookReceiver, webhooks
+
+    async def never_wake(seconds: float) -> None:
+        await asyncio.Event().wait()  # only the webhook can end this pause
+
+    mocked.get(f"{SESSIONS}/s1", callback=status_sequence(["queued", "running"]), repeat=True)
+    receiver = WebhookReceiver()
+    policy = RetryPolicy(sleep=never_wake)
+    async with VideoSDK(API_KEY, SECRET, retry=policy) as vs:
+        waiting = asyncio.ensure_future(vs.sessions.wait("s1", receiver=receiver, timeout=None))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not waiting.done()
+        body = b'{"webhookType": "ai-deployment-session-started", "data": {"sessionId": "s1"}}'
+        await receiver.put(webhooks.parse("videosdk", body, {}))
+        session = await asyncio.wait_for(waiting, 5)
+    assert session.status is SessionStatus.RUNNING
+    assert (await receiver.next(timeout=1)).session_id == "s1"  # the event was not consumed
