@@ -156,18 +156,32 @@ class MeetingId:
 
 @attrs.frozen(kw_only=True)
 class Connection:
-    """How to reach a freshly started Pipecat session."""
+    """How to reach a freshly started Pipecat session (only the start answer has it).
+
+    ``daily_room``/``daily_token`` when a Daily room was created; ``ice_servers`` when the
+    default ICE servers were asked for; ``ws_url``, ``token`` and ``body`` (the start's
+    ``body``, base64-encoded, to append to ``ws_url`` as ``?body=``) for the websocket
+    transport. Tokens and the body are left out of ``repr``.
+    """
 
     daily_room: str | None = None
     daily_token: str | None = attrs.field(default=None, repr=False)
     ice_servers: tuple[dict[str, Any], ...] = ()
     ws_url: str | None = None
     token: str | None = attrs.field(default=None, repr=False)
+    body: str | None = attrs.field(default=None, repr=False)
 
 
 @attrs.frozen(kw_only=True)
 class PipecatSession(Session):
-    """A Pipecat Cloud agent session."""
+    """A Pipecat Cloud agent session.
+
+    ``agent`` is the agent it was asked of (Pipecat's session objects do not name it);
+    ``started_at`` is ``createdAt`` (the start request; ``bot_start_seconds`` later the bot
+    was up) and ``duration`` is ``endedAt - createdAt``, as Pipecat's own CLI counts it.
+    ``resource_metrics`` and ``meeting_ids`` come with ``sessions.get()`` only, and
+    ``connection`` with ``sessions.start()`` only.
+    """
 
     provider: str = "pipecat"
     agent: str | None = None
@@ -197,11 +211,20 @@ class Deployment:
 
 @attrs.frozen(kw_only=True)
 class Agent:
-    """A Pipecat Cloud agent (a deployed service)."""
+    """A Pipecat Cloud agent (a deployed service).
+
+    ``ready``: its latest deployment passed validation; ``available``: it can take new
+    sessions now. ``ready`` and ``active_session_count`` come with ``agents.get()`` only;
+    the agent listing does not carry them (None there).
+    """
 
     name: str
     ready: bool | None = None
     active_session_count: int | None = None
+    available: bool | None = None
+    region: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
     raw: dict[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
 
 
