@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -316,6 +316,12 @@ class Emulator:
             newest_at=newest_at,
             spacing=spacing,
             running=running,
+        )
+
+    def add_phase_listener(self, listener: Callable[[Provider, str, Phase], None]) -> None:
+        """Call `listener(provider, session_id, phase)` whenever a session enters a phase."""
+        self._state.add_listener(
+            lambda session, phase: listener(session.provider, session.id, phase)
         )
 
     def session_phase(self, provider: Provider, session_id: str) -> Phase:

@@ -357,7 +357,9 @@ class PipecatApi:
                         "replicasStarted": 1,
                     },
                 },
-                "previousRevision": None,
+                # No rolling update is ever in progress here. The vendor's example says
+                # `previousRevision: null`, but null next to `allOf` fails OpenAPI 3.0
+                # validators, so the key is left out, as "present during rolling updates".
             }
         )
 

@@ -26,6 +26,10 @@ FAILED_SHARE = 0.1
 COLD_START_SHARE = 0.3
 
 
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
 def seed_sessions(
     state: EmulatorState,
     provider: Provider,
@@ -49,22 +53,27 @@ def seed_sessions(
         raise ValueError("need count >= 0 and 0 <= running <= count")
     # A string seed keeps the two providers' streams apart for the same number.
     rng = random.Random(f"{provider}:{seed}")
-    ids: list[str] = []
+    built: list[SessionRecord] = []
     for index in range(count):
-        created_at = newest_at - index * spacing
+        # Every value is drawn unconditionally and in a fixed order, so a session's id and
+        # times depend only on (provider, seed, index), never on the other arguments.
+        session_id = _uuid(rng)
         start_delay = float(rng.randint(1, 3))
+        run_duration = float(rng.randint(10, 300))
+        fails = rng.random() < FAILED_SHARE
+        cold_start = rng.random() < COLD_START_SHARE
+        participant_id, meeting_id = _uuid(rng), _uuid(rng)
+        metrics_seed = rng.getrandbits(32)
+
+        created_at = newest_at - index * spacing
         still_running = index < running
         lifecycle = Lifecycle(
-            start_delay=start_delay,
-            run_duration=None if still_running else float(rng.randint(10, 300)),
+            start_delay=start_delay, run_duration=None if still_running else run_duration
         )
         timeline = Timeline(
-            lifecycle=lifecycle,
-            created_at=created_at,
-            will_fail=not still_running and rng.random() < FAILED_SHARE,
+            lifecycle=lifecycle, created_at=created_at, will_fail=fails and not still_running
         )
         timeline.advance(created_at + start_delay if still_running else math.inf)
-        session_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         session: SessionRecord
         if provider == "videosdk":
             if deployment is None:
@@ -82,7 +91,6 @@ def seed_sessions(
         else:
             if agent is None:
                 raise ValueError("seeding Pipecat sessions needs an agent")
-            cold_start = rng.random() < COLD_START_SHARE
             session = PipecatSessionRecord(
                 id=session_id,
                 agent=agent.name,
@@ -95,10 +103,14 @@ def seed_sessions(
                 bot_start_seconds=2 if cold_start else 0,
                 transport="daily",
                 daily_room=True,
-                participant_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                meeting_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                metrics_seed=rng.getrandbits(32),
+                participant_id=participant_id,
+                meeting_id=meeting_id,
+                metrics_seed=metrics_seed,
             )
+        built.append(session)
+    # All or nothing: a clash (the same seed twice) must not leave half a batch behind.
+    if any(state.has_session(session.id) for session in built):
+        raise ValueError(f"sessions of {provider} seed {seed} already exist")
+    for session in built:
         state.adopt(session)
-        ids.append(session_id)
-    return ids
+    return [session.id for session in built]

@@ -187,9 +187,12 @@ class EmulatorState:
         """End a session on request; ending an ended session changes nothing."""
         self._announce(session, session.timeline.request_stop(self.clock.now()))
 
+    def has_session(self, session_id: str) -> bool:
+        return session_id in self.videosdk_sessions or session_id in self.pipecat_sessions
+
     def adopt(self, session: SessionRecord) -> None:
         """Store a fully built session (used by seeding); it must not exist yet."""
-        if session.id in self.videosdk_sessions or session.id in self.pipecat_sessions:
+        if self.has_session(session.id):
             raise ValueError(f"session {session.id} already exists")
         if isinstance(session, VideoSDKSessionRecord):
             self.videosdk_sessions[session.id] = session

@@ -1,0 +1,192 @@
+"""Raw-HTTP callers for the emulator's tests, and the vendors' published shapes.
+
+`PipecatCaller` validates every answer against Pipecat's OpenAPI document (when the
+status is documented for the path; otherwise it checks the vendor's error shape), so no
+test can receive an undocumented shape without failing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from openapi_core import OpenAPI
+from openapi_core.testing import MockRequest, MockResponse
+
+from agentcloud.testing import Emulator
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures"
+REFERENCE = REPO.parent / "shared" / "reference"
+PIPECAT_HOST = "https://api.pipecat.daily.co"
+
+
+def _first_existing(*candidates: Path) -> Path:
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError(f"none of {candidates}")
+
+
+@cache
+def pipecat_openapi() -> OpenAPI:
+    name = "pipecat-cloud-openapi.json"
+    return OpenAPI.from_file_path(str(_first_existing(FIXTURES / name, REFERENCE / name)))
+
+
+@cache
+def _spec_document() -> dict[str, Any]:
+    name = "pipecat-cloud-openapi.json"
+    document: dict[str, Any] = json.loads(
+        _first_existing(FIXTURES / name, REFERENCE / name).read_text()
+    )
+    return document
+
+
+def documented_statuses(method: str, path: str) -> set[str] | None:
+    """Statuses the OpenAPI documents for a concrete /v1 path, or None if not documented."""
+    relative = path.removeprefix("/v1")
+    if relative.startswith("/public/"):
+        relative = relative.removeprefix("/public")
+    wanted = relative.strip("/").split("/")
+    for template, operations in _spec_document()["paths"].items():
+        parts = template.strip("/").split("/")
+        if len(parts) != len(wanted):
+            continue
+        fits = all(
+            part == segment or part.startswith("{")
+            for part, segment in zip(parts, wanted, strict=True)
+        )
+        if fits and method.lower() in operations:
+            return set(operations[method.lower()]["responses"])
+    return None
+
+
+def assert_valid_pipecat_answer(method: str, path: str, status: int, raw: bytes) -> None:
+    statuses = documented_statuses(method, path)
+    if statuses is not None and str(status) in statuses:
+        request = MockRequest(PIPECAT_HOST, method.lower(), path)
+        pipecat_openapi().validate_response(request, MockResponse(raw, status_code=status))
+        return
+    body = json.loads(raw)
+    if status == 429 and "message" in body:
+        assert body == {
+            "status": 429,
+            "code": "429",
+            "message": "Rate limit exceeded. Please try again later",
+        }
+        return
+    # Undocumented status: still the vendor's ErrorResponse shape.
+    assert isinstance(body.get("error"), str), body
+    assert isinstance(body.get("code"), str), body
+
+
+def videosdk_example(name: str) -> Any:
+    return json.loads((FIXTURES / f"videosdk-{name}.json").read_text())
+
+
+class PipecatCaller:
+    """Calls the emulator's Pipecat API with the right key and checks every answer."""
+
+    def __init__(self, emu: Emulator, http: aiohttp.ClientSession) -> None:
+        self.emu = emu
+        self.http = http
+
+    def key(self, which: str) -> str | None:
+        return {
+            "private": self.emu.pipecat_api_key,
+            "public": self.emu.pipecat_public_key,
+            "none": None,
+        }[which]
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        key: str = "private",
+        authorization: str | None = None,
+        params: dict[str, str] | None = None,
+        json_body: Any = None,
+    ) -> tuple[int, Any]:
+        headers = {}
+        token = self.key(key)
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        elif token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        async with self.http.request(
+            method, self.emu.url + path, headers=headers, params=params, json=json_body
+        ) as response:
+            raw = await response.read()
+            assert response.headers.get("x-request-id")
+            assert_valid_pipecat_answer(method, path, response.status, raw)
+            return response.status, json.loads(raw)
+
+    async def start(self, agent: str = "my-agent", **options: Any) -> str:
+        status, body = await self.call(
+            "POST", f"/v1/public/{agent}/start", key="public", json_body=options
+        )
+        assert status == 200, body
+        session_id: str = body["sessionId"]
+        return session_id
+
+
+class VideoSDKCaller:
+    """Calls the emulator's VideoSDK API with a valid server token by default."""
+
+    def __init__(self, emu: Emulator, http: aiohttp.ClientSession) -> None:
+        self.emu = emu
+        self.http = http
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        no_auth: bool = False,
+        params: dict[str, str] | None = None,
+        json_body: Any = None,
+    ) -> tuple[int, Any]:
+        headers = {} if no_auth else {"Authorization": token or self.emu.videosdk_token()}
+        async with self.http.request(
+            method, self.emu.url + path, headers=headers, params=params, json=json_body
+        ) as response:
+            assert response.headers.get("x-request-id")
+            assert response.content_type == "application/json"
+            return response.status, await response.json()
+
+    async def start(self, **fields: Any) -> dict[str, Any]:
+        body = {"deploymentId": self.emu.videosdk_deployment_id, "tag": "v1.0", **fields}
+        status, answer = await self.call(
+            "POST", "/ai/v1/ai-deployment-sessions/start", json_body=body
+        )
+        assert status == 200, answer
+        data: dict[str, Any] = answer["data"]
+        return data
+
+    async def get(self, session_id: str) -> dict[str, Any]:
+        status, answer = await self.call("GET", f"/ai/v1/ai-deployment-sessions/{session_id}")
+        assert status == 200, answer
+        result: dict[str, Any] = answer
+        return result
+
+
+@asynccontextmanager
+async def videosdk_caller(emu: Emulator) -> AsyncIterator[VideoSDKCaller]:
+    """A VideoSDKCaller with its own HTTP session, for tests that make their own emulator."""
+    async with aiohttp.ClientSession() as http:
+        yield VideoSDKCaller(emu, http)
+
+
+@asynccontextmanager
+async def pipecat_caller(emu: Emulator) -> AsyncIterator[PipecatCaller]:
+    """A PipecatCaller with its own HTTP session, for tests that make their own emulator."""
+    async with aiohttp.ClientSession() as http:
+        yield PipecatCaller(emu, http)
