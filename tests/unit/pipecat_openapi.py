@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +101,7 @@ class WireResponse:
     content_type: str = "application/json"
 
 
-def _errors_text(errors: list[Exception]) -> str:
+def _errors_text(errors: Iterable[Exception]) -> str:
     lines = []
     for error in errors:
         lines.append(f"{type(error).__name__}: {error}")
