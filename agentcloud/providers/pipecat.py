@@ -47,6 +47,7 @@ from ..errors import (
     AgentCloudError,
     InvalidRequestError,
     RateLimitError,
+    ResponseDecodeError,
     StartOutcomeUnknownError,
 )
 from ..models import (
@@ -174,31 +175,32 @@ _CONNECTION_KEYS = ("dailyRoom", "dailyToken", "iceConfig", "wsUrl", "token")
 
 
 def _connection(wire: Mapping[str, Any]) -> Connection | None:
-    """The start answer's ways in, or None when it has none (every other answer)."""
+    """The start answer's ways in, or None when it has none (every other answer).
+
+    Read leniently: the session exists once Pipecat answered, so a field of an unexpected
+    type is left out (it stays in ``raw``) rather than failing the start.
+    """
     if all(wire.get(key) is None for key in _CONNECTION_KEYS):
         return None
-    ice_servers: tuple[dict[str, Any], ...] = ()
     ice_config = wire.get("iceConfig")
-    if ice_config is not None:
-        servers = expect_list(
-            expect_object(ice_config, "iceConfig").get("iceServers", []), "iceServers"
-        )
-        ice_servers = tuple(expect_object(server, "iceServers[]") for server in servers)
+    servers = ice_config.get("iceServers") if isinstance(ice_config, dict) else None
+    ice_servers = tuple(
+        server
+        for server in (servers if isinstance(servers, list) else ())
+        if isinstance(server, dict)
+    )
     return Connection(
-        daily_room=_optional_text(wire, "dailyRoom"),
-        daily_token=_optional_text(wire, "dailyToken"),
+        daily_room=_text_or_none(wire.get("dailyRoom")),
+        daily_token=_text_or_none(wire.get("dailyToken")),
         ice_servers=ice_servers,
-        ws_url=_optional_text(wire, "wsUrl"),
-        token=_optional_text(wire, "token"),
-        body=_optional_text(wire, "body"),
+        ws_url=_text_or_none(wire.get("wsUrl")),
+        token=_text_or_none(wire.get("token")),
+        body=_text_or_none(wire.get("body")),
     )
 
 
-def _optional_text(wire: Mapping[str, Any], key: str) -> str | None:
-    value = wire.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise TypeError(f"{key}: expected a string, got {type(value).__name__}")
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _derive_session(wire: dict[str, Any]) -> dict[str, Any]:
@@ -384,7 +386,8 @@ class PipecatSessions:
 
         Only the options given are sent. ``body`` is any JSON value handed to the bot; its
         serialized size must stay within 1 MB (daily, webrtc) or 4 KB (websocket). Sent at
-        most once: an ambiguous failure raises StartOutcomeUnknownError.
+        most once: an ambiguous failure (5xx, a reset or timeout once the request went out,
+        or a success answer without a readable ``sessionId``) raises StartOutcomeUnknownError.
         """
         client = self._client
         name, encoded = client.resolve_agent(agent)
@@ -445,7 +448,15 @@ class PipecatSessions:
                 f"and Pipecat offers no way to look the start up. Check "
                 f"sessions.list(agent={agent!r}, status='active') before starting again."
             ) from error
-        session = _session(expect_object(reply.data, "sessions.start"), agent)
+        try:
+            session = _session(expect_object(reply.data, "sessions.start"), agent)
+        except ResponseDecodeError as error:
+            # Pipecat said yes, so a session most likely runs, but which one is unreadable.
+            raise StartOutcomeUnknownError(
+                f"sessions.start of agent {agent!r} succeeded (HTTP {reply.status}) but the "
+                f"answer could not be read ({error}); a session may or may not exist. Check "
+                f"sessions.list(agent={agent!r}, status='active')."
+            ) from error
         client.held.add(session)
         return session
 

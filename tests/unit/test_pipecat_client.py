@@ -26,6 +26,7 @@ from agentcloud import (
     PipecatCloud,
     RateLimitError,
     RequestTimeoutError,
+    ResponseDecodeError,
     ServerError,
     SessionFailedError,
     SessionStatus,
@@ -695,6 +696,39 @@ async def test_start_rejected_is_raised_as_is(client: PipecatCloud, mocked: Any)
     mocked.post(START, status=401, payload={"error": "Unauthorized", "code": "401"})
     with pytest.raises(AuthenticationError):
         await client.sessions.start()
+    assert len(sent(mocked)) == 1
+
+
+async def test_start_answer_is_read_leniently(client: PipecatCloud, mocked: Any) -> None:
+    wire = {
+        "sessionId": SID,
+        "dailyRoom": "https://x.daily.co/r",
+        "body": {"echoed": True},
+        "iceConfig": {"iceServers": [{"urls": ["stun:x"]}, "junk"]},
+        "wsUrl": 7,
+    }
+    mocked.post(START, payload=wire)
+    session = await client.sessions.start()
+    assert session.connection is not None
+    assert session.connection.daily_room == "https://x.daily.co/r"
+    assert session.connection.body is None
+    assert session.connection.ws_url is None
+    assert session.connection.ice_servers == ({"urls": ["stun:x"]},)
+    assert session.raw == wire
+
+
+@pytest.mark.parametrize("answer", [{"dailyRoom": "https://x.daily.co/r"}, [], None])
+async def test_start_answer_without_a_session_id_is_an_unknown_outcome(
+    client: PipecatCloud, mocked: Any, answer: Any
+) -> None:
+    if answer is None:
+        mocked.post(START, body="")
+    else:
+        mocked.post(START, payload=answer)
+    with pytest.raises(StartOutcomeUnknownError) as caught:
+        await client.sessions.start()
+    assert isinstance(caught.value.__cause__, ResponseDecodeError)
+    assert len(client.held) == 0
     assert len(sent(mocked)) == 1
 
 
