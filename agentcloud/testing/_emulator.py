@@ -49,6 +49,17 @@ class Emulator:
     `async with Emulator() as emu:` starts it on a free port. It is seeded with one ready
     Pipecat agent, "my-agent", and one VideoSDK deployment, `emu.videosdk_deployment_id`,
     tagged "v1.0". Credentials are random unless given.
+
+    host, port: where to listen (port 0 picks a free one).
+    clock: drives session timers and timestamps; a `ManualClock` makes tests deterministic.
+    seed: fixes the ids of new sessions and which ones fail (with `Lifecycle.failure_rate`).
+    lifecycle: default session timers (`Lifecycle`); deployments and agents may override.
+    latency: real seconds every request waits before it is handled (`emu.latency`).
+    faults: a `FaultPlan`, or None (`emu.faults`, changeable while running).
+    videosdk_api_key, videosdk_secret, pipecat_api_key, pipecat_public_key: credentials.
+    pipecat_max_sessions: active-session cap of the seeded agent (then 429 at capacity).
+    webhook_private_key: RSA key that signs webhooks (default: a new 2048-bit key).
+    webhook_timeout: seconds one webhook POST may take before it is recorded as failed.
     """
 
     def __init__(
@@ -82,7 +93,8 @@ class Emulator:
         self._state.add_listener(self._on_transition)
         self._signer = WebhookSigner(webhook_private_key)
         self._dispatcher = WebhookDispatcher(signer=self._signer, timeout=webhook_timeout)
-        self._conditions = NetworkConditions(latency=latency)
+        self._conditions = NetworkConditions()
+        self.latency = latency
         self.faults = faults
         self.requests: list[RecordedRequest] = []
         """Every request received, oldest first, credentials redacted."""

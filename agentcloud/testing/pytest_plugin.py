@@ -1,20 +1,19 @@
 """pytest plugin: an `agentcloud_emulator` fixture yielding a started Emulator.
 
 Registered through the `pytest11` entry point, so it loads in every pytest run of an
-environment where agentcloud is installed. It therefore imports nothing heavy at load
-time, and it uses pytest-asyncio's fixture decorator only when that plugin is installed:
-without it, the async fixture is still defined and only its use needs an async runner.
+environment where agentcloud is installed. It uses pytest-asyncio's fixture decorator
+when that plugin is installed; without it the async fixture is still defined, and only
+a test that asks for it needs some async test runner.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-if TYPE_CHECKING:
-    from ._emulator import Emulator
+from ._emulator import Emulator
 
 __all__ = ["agentcloud_emulator"]
 
@@ -31,7 +30,5 @@ def _async_fixture() -> Callable[[Any], Any]:
 @_async_fixture()
 async def agentcloud_emulator() -> AsyncIterator[Emulator]:
     """A started `agentcloud.testing.Emulator` on a free loopback port, closed afterwards."""
-    from ._emulator import Emulator
-
     async with Emulator() as emulator:
         yield emulator

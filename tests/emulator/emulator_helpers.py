@@ -7,6 +7,7 @@ test can receive an undocumented shape without failing.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -120,8 +121,13 @@ class PipecatCaller:
             headers["Authorization"] = authorization
         elif token is not None:
             headers["Authorization"] = f"Bearer {token}"
+        payload = None
+        if json_body is not None:
+            # A file-like body: aiohttp warns about large raw bytes bodies.
+            payload = io.BytesIO(json.dumps(json_body).encode())
+            headers["Content-Type"] = "application/json"
         async with self.http.request(
-            method, self.emu.url + path, headers=headers, params=params, json=json_body
+            method, self.emu.url + path, headers=headers, params=params, data=payload
         ) as response:
             raw = await response.read()
             assert response.headers.get("x-request-id")

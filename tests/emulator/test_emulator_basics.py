@@ -155,3 +155,12 @@ async def test_the_plugin_fixture_yields_a_started_emulator(
         status, body = await pipecat.call("GET", "/v1/agents/my-agent")
         assert status == 200
         assert body["name"] == "my-agent"
+
+
+def test_the_plugin_falls_back_without_pytest_asyncio(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from agentcloud.testing import pytest_plugin
+
+    monkeypatch.setitem(sys.modules, "pytest_asyncio", None)  # makes the import fail
+    assert pytest_plugin._async_fixture() is pytest.fixture
