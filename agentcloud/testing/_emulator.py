@@ -112,7 +112,7 @@ class Emulator:
                 private_key=self.pipecat_api_key, public_key=self.pipecat_public_key
             ),
         )
-        self.videosdk_deployment_id = self.add_videosdk_deployment(name="emulated-agent").id
+        self.videosdk_deployment_id = self.add_videosdk_deployment(name="emulated-deployment").id
         self.add_pipecat_agent(DEFAULT_AGENT, max_sessions=pipecat_max_sessions)
 
         self._runner: web.AppRunner | None = None
