@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 import attrs
 from multidict import CIMultiDictProxy
+from yarl import URL
 
 from ._retry import RetryBudget, RetryPolicy, parse_retry_after
 from .errors import (
@@ -335,7 +336,8 @@ class Transport:
         total = self._timeout.total
         per_attempt = remaining if total is None else min(total, remaining)
         timeout = attrs.evolve(self._timeout, total=per_attempt)
-        url = self.base_url + call.path
+        # encoded=True: the provider already percent-encoded the path; yarl must not undo it.
+        url = URL(self.base_url + call.path, encoded=True)
         debug = logger.isEnabledFor(logging.DEBUG)
         if debug:
             logger.debug(
@@ -356,7 +358,7 @@ class Transport:
                     status = response.status
                     response_headers = response.headers
                 if 300 <= status < 400 and "Location" in response_headers:
-                    url = self._same_origin_redirect(call, url, response_headers["Location"])
+                    url = self._same_origin_redirect(call, str(url), response_headers["Location"])
                     continue
                 break
         except aiohttp.ClientConnectorCertificateError as exc:
@@ -406,7 +408,7 @@ class Transport:
             )
         raise self._error(call, status, body, response_headers, request_id)
 
-    def _same_origin_redirect(self, call: Call, current: str, location: str) -> str:
+    def _same_origin_redirect(self, call: Call, current: str, location: str) -> URL:
         target = urljoin(current, location)
         parts = urlsplit(target)
         if (parts.scheme, parts.netloc) != (self._origin.scheme, self._origin.netloc):
@@ -416,7 +418,7 @@ class Transport:
                 request_sent=True,
                 retryable=False,
             )
-        return target
+        return URL(target)
 
     @staticmethod
     def _decode_success(call: Call, body: bytes, status: int, request_id: str | None) -> Any:

@@ -1,0 +1,441 @@
+"""The command line end to end against the emulator, in-process and as a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from agentcloud import __version__
+from agentcloud.cli import main
+from agentcloud.testing import Emulator, FaultKind, FaultPlan, Lifecycle
+
+T = TypeVar("T")
+FAST = Lifecycle(start_delay=0.05, run_duration=None, stop_delay=0.0)
+
+
+class ThreadedEmulator:
+    """An emulator on its own event loop thread, so synchronous code can call it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.emu = Emulator(**kwargs)
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> ThreadedEmulator:
+        self._thread.start()
+        self.run(self.emu.start)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.run(self.emu.close)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.loop.close()
+
+    def run(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        return asyncio.run_coroutine_threadsafe(factory(), self.loop).result(30)
+
+    def env(self) -> dict[str, str]:
+        emu = self.emu
+        return {
+            "VIDEOSDK_API_KEY": emu.videosdk_api_key,
+            "VIDEOSDK_SECRET_KEY": emu.videosdk_secret,
+            "PIPECAT_CLOUD_API_KEY": emu.pipecat_api_key,
+            "PIPECAT_CLOUD_PUBLIC_KEY": emu.pipecat_public_key,
+            "PIPECAT_CLOUD_AGENT": "my-agent",
+        }
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedEmulator]:
+    with ThreadedEmulator(lifecycle=FAST, seed=3) as threaded:
+        threaded.emu.seed_sessions("videosdk", 30)
+        threaded.emu.seed_sessions("pipecat", 30)
+        for name, value in threaded.env().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("AGENTCLOUD_PROVIDER", raising=False)
+        yield threaded
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def lines(text: str) -> list[Any]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def secrets_of(threaded: ThreadedEmulator) -> list[str]:
+    return list(threaded.env().values())[:4]
+
+
+@pytest.mark.parametrize("provider", ["videosdk", "pipecat"])
+def test_list_streams_json_lines_in_listing_order(
+    served: ThreadedEmulator, capsys: pytest.CaptureFixture[str], provider: str
+) -> None:
+    code, out, err = cli(
+        capsys,
+        "sessions",
+        "list",
+        "--provider",
+        provider,
+        "--base-url",
+        served.emu.url,
+        "--per-page",
+        "7",
+        "--concurrency",
+        "3",
+    )
+    assert code == 0, err
+    items = lines(out)
+    assert len(items) == 30
+    assert len({item["id"] for item in items}) == 30
+    created = [item["created_at"] for item in items]
+    assert created == sorted(created, reverse=True)  # newest first, as the vendor lists
+    assert all(item["provider"] == provider for item in items)
+    assert "raw" not in items[0]
+
+
+def test_list_formats_limit_and_provider_from_the_environment(
+    served: ThreadedEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTCLOUD_PROVIDER", "videosdk")
+    base = ("sessions", "list", "--base-url", served.emu.url, "--limit", "5")
+    code, out, _ = cli(capsys, *base, "--format", "json")
+    assert code == 0
+    as_json = json.loads(out)
+    assert len(as_json) == 5
+    code, out, _ = cli(capsys, *base, "--format", "table")
+    rows = out.splitlines()
+    assert rows[0].split()[:3] == ["ID", "STATUS", "RAW_STATUS"]
+    assert [row.split()[0] for row in rows[1:]] == [item["id"] for item in as_json]
+    code, out, _ = cli(capsys, *base, "--format", "jsonl")
+    assert [item["id"] for item in lines(out)] == [item["id"] for item in as_json]
+
+
+def test_pipecat_filters_reach_the_wire(
+    served: ThreadedEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    served.emu.clear_requests()
+    code, out, err = cli(
+        capsys,
+        "sessions",
+        "list",
+        "--provider",
+        "pipecat",
+        "--base-url",
+        served.emu.url,
+        "--status",
+        "ended",
+        "--start-type",
+        "cold",
+        "--started-after",
+        "2020-01-01T00:00:00Z",
+    )
+    assert code == 0, err
+    query = served.emu.requests[-1].query
+    assert query["status"] == "ended"
+    assert query["startType"] == "cold"
+    assert query["startTime"] == "1577836800"
+    assert all(item["ended_at"] is not None for item in lines(out))
+
+
+def test_videosdk_start_get_wait_end(
+    served: ThreadedEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = served.emu.url
+    code, out, err = cli(
+        capsys,
+        "sessions",
+        "start",
+        "--provider",
+        "videosdk",
+        "--base-url",
+        url,
+        "--deployment-id",
+        served.emu.videosdk_deployment_id,
+        "--tag",
+        "v1.0",
+        "--env",
+        "A=1",
+        "--metadata",
+        "user=42",
+        "--webhook",
+        "http://127.0.0.1:9/hook",
+        "--event",
+        "ai-deployment-session-started",
+    )
+    assert code == 0, err
+    started = json.loads(out)
+    assert started["status"] == "queued"
+    body = served.emu.requests[-1].body
+    assert body["env"] == {"A": "1"}
+    assert body["metaData"]["user"] == "42"
+    assert body["webhook"] == {
+        "endPoint": "http://127.0.0.1:9/hook",
+        "events": ["ai-deployment-session-started"],
+    }
+    sid = started["id"]
+    code, out, err = cli(
+        capsys,
+        "sessions",
+        "wait",
+        sid,
+        "--provider",
+        "videosdk",
+        "--base-url",
+        url,
+        "--until",
+        "running",
+        "--timeout",
+        "20",
+    )
+    assert code == 0, err
+    assert json.loads(out)["status"] == "running"
+    code, out, _ = cli(capsys, "sessions", "get", sid, "--provider", "videosdk", "--base-url", url)
+    assert json.loads(out)["id"] == sid
+    code, out, _ = cli(capsys, "sessions", "end", sid, "--provider", "videosdk", "--base-url", url)
+    assert code == 0
+    assert json.loads(out)["status"] == "ended"
+
+
+def test_pipecat_start_with_body_from_a_file(
+    served: ThreadedEmulator, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    payload = tmp_path / "body.json"
+    payload.write_text('{"user": "42", "nested": [1, 2]}')
+    code, out, err = cli(
+        capsys,
+        "sessions",
+        "start",
+        "--provider",
+        "pipecat",
+        "--base-url",
+        served.emu.url,
+        "--create-daily-room",
+        "--body",
+        f"@{payload}",
+    )
+    assert code == 0, err
+    started = json.loads(out)
+    assert started["connection"]["daily_room"].startswith("https://")
+    assert served.emu.requests[-1].body["body"] == {"user": "42", "nested": [1, 2]}
+    assert served.emu.requests[-1].body["createDailyRoom"] is True
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "needle"),
+    [
+        (("sessions", "get", "nope-nope"), 5, "NotFoundError"),
+        (("sessions", "get", "../etc"), 3, "session_id"),
+        (("sessions", "start", "--body", "{bad"), 3, "--body"),
+        (("sessions", "start", "--deployment-id", "x"), 2, "--tag"),
+    ],
+)
+def test_errors_map_to_exit_codes(
+    served: ThreadedEmulator,
+    capsys: pytest.CaptureFixture[str],
+    argv: tuple[str, ...],
+    code: int,
+    needle: str,
+) -> None:
+    provider = "pipecat" if "--body" in argv else "videosdk"
+    got, out, err = cli(capsys, *argv, "--provider", provider, "--base-url", served.emu.url)
+    assert got == code
+    assert out == ""
+    assert needle in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["sessions", "list", "--provider", "nope"])
+    assert caught.value.code == 2
+    assert main([]) == 2
+    os.environ.pop("AGENTCLOUD_PROVIDER", None)
+    assert main(["sessions", "list"]) == 2
+    assert "--provider" in capsys.readouterr().err
+
+
+def test_missing_credentials_name_the_variable(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("VIDEOSDK_API_KEY", "VIDEOSDK_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    code, _, err = cli(capsys, "sessions", "list", "--provider", "videosdk")
+    assert code == 3
+    assert "VIDEOSDK_API_KEY" in err
+
+
+def test_wrong_credentials_exit_4_without_leaking_them(
+    served: ThreadedEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VIDEOSDK_SECRET_KEY", "definitely-not-the-secret-0123456789")
+    code, out, err = cli(
+        capsys, "-v", "sessions", "list", "--provider", "videosdk", "--base-url", served.emu.url
+    )
+    assert code == 4
+    assert "AuthenticationError" in err
+    for secret in [*secrets_of(served), "definitely-not-the-secret-0123456789"]:
+        assert secret not in out + err
+    assert "eyJ" not in err  # no JWT in the DEBUG log either
+
+
+def test_failed_session_exits_7(
+    served: ThreadedEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doomed = served.emu.add_videosdk_deployment(name="doomed", fail_sessions=True)
+    code, out, _ = cli(
+        capsys,
+        "sessions",
+        "start",
+        "--provider",
+        "videosdk",
+        "--base-url",
+        served.emu.url,
+        "--deployment-id",
+        doomed.id,
+        "--tag",
+        "v1.0",
+    )
+    sid = json.loads(out)["id"]
+    code, _, err = cli(
+        capsys,
+        "sessions",
+        "wait",
+        sid,
+        "--provider",
+        "videosdk",
+        "--base-url",
+        served.emu.url,
+        "--until",
+        "ended",
+        "--timeout",
+        "20",
+    )
+    assert code == 7
+    assert "failed" in err
+
+
+def test_rate_limited_exits_6(served: ThreadedEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    served.emu.faults = FaultPlan(rate=1.0, kinds=[FaultKind.RATE_LIMITED], retry_after=3600)
+    code, _, err = cli(
+        capsys, "sessions", "get", "x", "--provider", "pipecat", "--base-url", served.emu.url
+    )
+    assert code == 6
+    assert "429" in err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    for fragment in ("2 usage", "3 input", "4 auth", "5 not found", "6 rate limited", "7 session"):
+        assert fragment in text
+
+
+def run(
+    argv: list[str], env: dict[str, str], *, shell: bool = False
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **env}
+    full_env.pop("AGENTCLOUD_PROVIDER", None)
+    return subprocess.run(
+        argv, env=full_env, capture_output=True, text=True, timeout=60, shell=shell, check=False
+    )
+
+
+def test_subprocess_list_and_get(served: ThreadedEmulator) -> None:
+    listing = run(
+        [
+            sys.executable,
+            "-m",
+            "agentcloud",
+            "sessions",
+            "list",
+            "--provider",
+            "videosdk",
+            "--base-url",
+            served.emu.url,
+        ],
+        served.env(),
+    )
+    assert listing.returncode == 0, listing.stderr
+    items = lines(listing.stdout)
+    assert len(items) == 30
+    got = run(
+        [
+            sys.executable,
+            "-m",
+            "agentcloud",
+            "sessions",
+            "get",
+            items[0]["id"],
+            "--provider",
+            "videosdk",
+            "--base-url",
+            served.emu.url,
+        ],
+        served.env(),
+    )
+    assert got.returncode == 0
+    assert json.loads(got.stdout)["id"] == items[0]["id"]
+
+
+def test_subprocess_closed_pipe_stops_cleanly(served: ThreadedEmulator) -> None:
+    served.run(_seed_many(served.emu))
+    command = (
+        f"{sys.executable} -m agentcloud sessions list --provider pipecat "
+        f"--base-url {served.emu.url} --per-page 10 | head -n 3; "
+        'echo "exit=${PIPESTATUS[0]}" >&2'
+    )
+    result = run(["bash", "-c", command], served.env())
+    assert len(result.stdout.splitlines()) == 3
+    assert "exit=0" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "BrokenPipe" not in result.stderr
+
+
+def _seed_many(emu: Emulator) -> Callable[[], Coroutine[Any, Any, None]]:
+    async def seed() -> None:
+        emu.seed_sessions("pipecat", 3000, seed=11)
+
+    return seed
+
+
+def test_subprocess_missing_credentials(served: ThreadedEmulator) -> None:
+    env = {name: "" for name in served.env()}
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "agentcloud",
+            "sessions",
+            "list",
+            "--provider",
+            "pipecat",
+            "--base-url",
+            served.emu.url,
+        ],
+        env,
+    )
+    assert result.returncode == 3
+    assert "PIPECAT_CLOUD_API_KEY" in result.stderr
+    assert result.stderr.count("\n") == 1
