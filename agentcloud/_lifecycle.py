@@ -7,6 +7,7 @@ way out of the block, cancellation included, and a client can end all it still h
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Generator
 from types import TracebackType
@@ -110,8 +111,28 @@ class SessionStart(Generic[S]):
         return self._run().__await__()
 
     async def __aenter__(self) -> S:
-        self._session = await self._run()
+        self._claim()
+        # Shielded: once the start request is out, the vendor may create the session
+        # whether or not we are still listening, so a cancelled caller must not simply walk
+        # away from it. The start runs to its end, and what it created is ended.
+        starting = asyncio.ensure_future(self._start())
+        try:
+            self._session = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            try:
+                await end_shielded(lambda: self._abandon(starting))
+            except AgentCloudError:
+                logger.warning("could not end a session whose start was cancelled", exc_info=True)
+            raise
         return self._session
+
+    async def _abandon(self, starting: asyncio.Future[S]) -> None:
+        try:
+            session = await starting
+        except Exception:
+            return  # the start failed: there is nothing to end
+        with contextlib.suppress(NotFoundError):
+            await self._end(session.id)
 
     async def __aexit__(
         self,
