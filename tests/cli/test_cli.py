@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import subprocess
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 import pytest
 
 from agentcloud import __version__
-from agentcloud.cli import main
+from agentcloud.cli import Output, Progress, main
 from agentcloud.testing import Emulator, FaultKind, FaultPlan, Lifecycle
 
 T = TypeVar("T")
@@ -439,3 +440,138 @@ def test_subprocess_missing_credentials(served: ThreadedEmulator) -> None:
     assert result.returncode == 3
     assert "PIPECAT_CLOUD_API_KEY" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_emulator_command_serves_and_prints_credentials() -> None:
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agentcloud", "emulator", "--port", "0", "--sessions", "12"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        printed: dict[str, str] = {}
+        url = ""
+        for _ in range(8):
+            line = process.stdout.readline().strip()
+            if line.startswith("agentcloud emulator listening at "):
+                url = line.rsplit(" ", 1)[1]
+            elif line.startswith("export "):
+                name, _, value = line[len("export ") :].partition("=")
+                printed[name] = value
+        assert url.startswith("http://127.0.0.1:")
+        listing = run(
+            [
+                sys.executable,
+                "-m",
+                "agentcloud",
+                "sessions",
+                "list",
+                "--provider",
+                "pipecat",
+                "--base-url",
+                url,
+            ],
+            printed,
+        )
+        assert listing.returncode == 0, listing.stderr
+        assert len(lines(listing.stdout)) == 12
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 130
+        assert "Traceback" not in (process.stderr.read() if process.stderr else "")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_ctrl_c_during_a_listing_stops_cleanly(served: ThreadedEmulator) -> None:
+    import signal
+
+    served.emu.latency = 0.2  # a slow vendor, so the listing is still going when we interrupt
+    served.run(_seed_many(served.emu))
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "agentcloud",
+            "sessions",
+            "list",
+            "--provider",
+            "pipecat",
+            "--base-url",
+            served.emu.url,
+            "--per-page",
+            "5",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **served.env()},
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline()  # the listing has started streaming
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 130
+        err = process.stderr.read() if process.stderr else ""
+        assert "Traceback" not in err
+        assert "interrupted" in err
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_line_only_on_a_terminal() -> None:
+    now = [0.0]
+    terminal = FakeTerminal()
+    progress = Progress(terminal, clock=lambda: now[0])
+    for _ in range(4):
+        now[0] += 1.0
+        progress.step(100)
+    progress.done()
+    shown = terminal.getvalue()
+    assert "400 sessions" in shown
+    assert "100/s" in shown
+    assert shown.endswith("\r\x1b[K")
+    pipe = io.StringIO()
+    quiet = Progress(pipe, clock=lambda: now[0])
+    now[0] += 5
+    quiet.step(10)
+    quiet.done()
+    assert pipe.getvalue() == ""
+
+
+def test_table_on_a_terminal_by_default() -> None:
+    terminal = FakeTerminal()
+    out = Output(terminal, format=None, single=False)
+    out.item({"id": "abc", "status": "running", "raw_status": "running"})
+    out.finish()
+    header, row = terminal.getvalue().splitlines()
+    assert header.split()[0] == "ID"
+    assert row.split()[:2] == ["abc", "running"]
+
+
+async def test_demo_walks_both_providers() -> None:
+    from agentcloud._demo import run_demo
+
+    out = io.StringIO()
+    assert await run_demo(out) == 0
+    text = out.getvalue()
+    for fragment in (
+        "== VideoSDK Agent Cloud",
+        "== Pipecat Cloud",
+        "ai-deployment-session-stopped (signature verified)",
+        "[ended, vendor says 'terminated']",
+        "done:",
+    ):
+        assert fragment in text
