@@ -139,7 +139,10 @@ async def test_videosdk_errors(emu: Emulator, vs: VideoSDK, policy: RetryPolicy)
     with pytest.raises((BadRequestError, NotFoundError)):
         await vs.sessions.start(deployment_id="no-such-deployment", tag="v1.0")
     async with VideoSDK(
-        emu.videosdk_api_key, "wrong-secret-value-that-is-long-enough-for-hs256", base_url=emu.url, retry=policy
+        emu.videosdk_api_key,
+        "wrong-secret-value-that-is-long-enough-for-hs256",
+        base_url=emu.url,
+        retry=policy,
     ) as wrong:
         with pytest.raises(AuthenticationError):
             await wrong.sessions.get("x")
