@@ -112,6 +112,7 @@ class Pager(Generic[T]):
                 if page.total is not None:
                     last_index = max(math.ceil(page.total / per_page) - 1, 0)
                 window = self.concurrency if last_index is not None else 1
+                launched = False
                 while (
                     len(in_flight) < window
                     and has_more(next_index, page)
@@ -119,6 +120,12 @@ class Pager(Generic[T]):
                 ):
                     in_flight.append(asyncio.ensure_future(self._fetch(next_index, per_page)))
                     next_index += 1
+                    launched = True
+                if launched:
+                    # Let the new fetches send their requests now, so the vendor works on
+                    # them while the caller works on this page (a task only starts running
+                    # when the loop gets control, which a busy caller may not give it).
+                    await asyncio.sleep(0)
 
                 keys = [self._key(item) for item in page.items]
                 if previous_keys is not None and keys and keys == previous_keys:
