@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from types import NoneType, UnionType
+from typing import Any, Generic, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -35,6 +36,8 @@ def parse_datetime(value: Any, _: Any = None) -> datetime:
     """ISO 8601 text or unix seconds to an aware UTC datetime; a naive stamp is read as UTC."""
     if isinstance(value, str):
         parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is UTC:  # the usual "...Z": already what we return
+            return parsed
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, UTC)
     elif isinstance(value, datetime):
@@ -87,13 +90,41 @@ def _json_object(value: Any, _: Any) -> dict[str, Any]:
     raise TypeError(f"expected an object, got {type(value).__name__}")
 
 
+def _optional_inner(type_: Any) -> Any:
+    """``X`` for ``X | None`` (or ``Optional[X]``), else None."""
+    if get_origin(type_) not in (Union, UnionType):
+        return None
+    args = get_args(type_)
+    if len(args) != 2 or NoneType not in args:
+        return None
+    return args[0] if args[1] is NoneType else args[1]
+
+
+def _optional_of(hook: Callable[[Any, Any], T], inner: Any) -> Callable[[Any, Any], T | None]:
+    # Built once per type: cattrs' own Optional hook looks the inner hook up on every value.
+    def structure(value: Any, _: Any) -> T | None:
+        return None if value is None else hook(value, inner)
+
+    return structure
+
+
+_SCALAR_HOOKS: dict[Any, Callable[[Any, Any], Any]] = {
+    datetime: parse_datetime,
+    str: _strict_str,
+    int: _strict_int,
+    float: _strict_float,
+    bool: _strict_bool,
+}
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=False)
-    conv.register_structure_hook(datetime, parse_datetime)
-    conv.register_structure_hook(str, _strict_str)
-    conv.register_structure_hook(int, _strict_int)
-    conv.register_structure_hook(float, _strict_float)
-    conv.register_structure_hook(bool, _strict_bool)
+    for type_, hook in _SCALAR_HOOKS.items():
+        conv.register_structure_hook(type_, hook)
+    conv.register_structure_hook_factory(
+        lambda type_: _optional_inner(type_) in _SCALAR_HOOKS,
+        lambda type_: _optional_of(_SCALAR_HOOKS[_optional_inner(type_)], _optional_inner(type_)),
+    )
     conv.register_structure_hook_func(lambda type_: type_ == dict[str, Any], _json_object)
     return conv
 
@@ -139,6 +170,9 @@ class WireStructurer(Generic[T]):
         )
         if register:
             converter.register_structure_hook(cls, self._nested)
+            converter.register_structure_hook_func(
+                lambda type_: _optional_inner(type_) is cls, _optional_of(self._nested, cls)
+            )
 
     def _nested(self, wire: Any, _: Any) -> T:
         return self(wire)
