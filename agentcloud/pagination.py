@@ -53,9 +53,12 @@ class Pager(Generic[T]):
         per_page: int,
         max_items: int | None = None,
         concurrency: int = 1,
+        structure: Callable[[Any], T] | None = None,
     ) -> None:
         self._fetch = fetch
         self._key = key
+        # Given, ``fetch`` returns the vendor's raw items and the pager builds each with it.
+        self._structure = structure
         self.per_page = _check_count("per_page", per_page, minimum=1, maximum=MAX_PER_PAGE)
         self.max_items = (
             None
@@ -126,6 +129,15 @@ class Pager(Generic[T]):
                     # them while the caller works on this page (a task only starts running
                     # when the loop gets control, which a busy caller may not give it).
                     await asyncio.sleep(0)
+                if self._structure is not None:
+                    # Built now that the next requests are out: the vendor answers them
+                    # while this page is built, rather than after.
+                    page = Page(
+                        items=tuple(map(self._structure, page.items)),
+                        number=page.number,
+                        offset=page.offset,
+                        total=page.total,
+                    )
 
                 keys = [self._key(item) for item in page.items]
                 if previous_keys is not None and keys and keys == previous_keys:

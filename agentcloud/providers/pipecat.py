@@ -759,8 +759,13 @@ class PipecatCloud(BaseClient):
             data = expect_object(reply.data, operation)
             items = expect_list(data.get("sessions"), f"{operation} sessions")
             total = expect_count(data.get("total_count"), f"{operation} total_count")
-            return Page(items=tuple(structure(item) for item in items), offset=offset, total=total)
+            return Page(items=tuple(items), offset=offset, total=total)
 
         return Pager(
-            fetch, key=_session_id, per_page=per_page, max_items=max_items, concurrency=concurrency
+            fetch,
+            key=_session_id,
+            per_page=per_page,
+            max_items=max_items,
+            concurrency=concurrency,
+            structure=structure,
         )

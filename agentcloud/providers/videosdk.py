@@ -541,10 +541,13 @@ class VideoSDK(BaseClient):
                     expect_object(page_info, operation).get("totalItems"),
                     f"{operation} pageInfo.totalItems",
                 )
-            return Page(
-                items=tuple(structure(item) for item in items), number=index + 1, total=total
-            )
+            return Page(items=tuple(items), number=index + 1, total=total)
 
         return Pager(
-            fetch, key=key, per_page=per_page, max_items=max_items, concurrency=concurrency
+            fetch,
+            key=key,
+            per_page=per_page,
+            max_items=max_items,
+            concurrency=concurrency,
+            structure=structure,
         )
