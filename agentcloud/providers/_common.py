@@ -39,6 +39,7 @@ def check_segment(argument: str, value: object) -> str:
         raise InvalidRequestError(argument, f"must be a single path segment, got {value!r}")
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value) or value != value.strip():
         raise InvalidRequestError(argument, "must not contain control characters or edge spaces")
+    _check_unicode(argument, value)
     return value
 
 
@@ -57,7 +58,19 @@ def check_text(argument: str, value: object, *, max_length: int = 1024) -> str:
         raise InvalidRequestError(argument, f"is too long (over {max_length} characters)")
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
         raise InvalidRequestError(argument, "must not contain control characters")
+    _check_unicode(argument, value)
     return value
+
+
+def _check_unicode(argument: str, value: str) -> None:
+    # A lone surrogate (what undecodable command-line bytes become) cannot be encoded for
+    # the URL or the wire; refuse it here rather than fail with UnicodeEncodeError mid-call.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequestError(
+            argument, "must be valid Unicode (it holds a lone surrogate)"
+        ) from None
 
 
 def _check_json(argument: str, value: Any) -> None:
@@ -65,6 +78,8 @@ def _check_json(argument: str, value: Any) -> None:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise InvalidRequestError(argument, f"must be JSON-serialisable: {error}") from None
+    except RecursionError:
+        raise InvalidRequestError(argument, "is nested too deeply to send as JSON") from None
 
 
 def check_json_object(argument: str, value: object) -> dict[str, Any]:
@@ -97,6 +112,7 @@ def credential(argument: str, value: str | None, env: str) -> str | None:
         raise InvalidRequestError(argument, "must be a non-empty string")
     if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in value):
         raise InvalidRequestError(argument, "must not contain spaces or control characters")
+    _check_unicode(argument, value)
     return value
 
 
