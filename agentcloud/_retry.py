@@ -17,17 +17,34 @@ from email.utils import parsedate_to_datetime
 
 import attrs
 
+from .errors import InvalidRequestError
+
 __all__ = ["RetryBudget", "RetryPolicy", "parse_retry_after"]
 
 
+def _number(attribute: attrs.Attribute[float], value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{attribute.name} must be a number, got {type(value).__name__}")
+    return value
+
+
+# Written as "not value > 0" so that NaN, which compares false with everything, is refused:
+# a NaN deadline would silently disable it.
 def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if value <= 0:
-        raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
+    if not _number(attribute, value) > 0:
+        raise InvalidRequestError(attribute.name, f"must be > 0, got {value!r}")
 
 
 def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
+    if not _number(attribute, value) >= 0:
+        raise InvalidRequestError(attribute.name, f"must be >= 0, got {value!r}")
+
+
+def _attempts(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{attribute.name} must be an integer, got {type(value).__name__}")
+    if value < 1:
+        raise InvalidRequestError(attribute.name, f"must be >= 1, got {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -40,7 +57,7 @@ class RetryPolicy:
     each retry spends one, each success earns ``budget_refill`` back.
     """
 
-    max_attempts: int = attrs.field(default=4, validator=attrs.validators.ge(1))
+    max_attempts: int = attrs.field(default=4, validator=_attempts)
     backoff_base: float = attrs.field(default=0.5, validator=_non_negative)
     backoff_cap: float = attrs.field(default=8.0, validator=_non_negative)
     deadline: float = attrs.field(default=60.0, validator=_positive)
