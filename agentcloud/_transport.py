@@ -177,7 +177,16 @@ def validate_base_url(base_url: str, *, allow_insecure: bool) -> str:
     """
     if not isinstance(base_url, str) or not base_url:
         raise InvalidRequestError("base_url", "must be a non-empty string like https://host")
-    parts = urlsplit(base_url)
+    # urlsplit silently drops tabs and line breaks; a URL holding them was not meant.
+    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in base_url):
+        raise InvalidRequestError("base_url", "must not contain spaces or control characters")
+    try:
+        parts = urlsplit(base_url)
+        if parts.port == 0:  # .port raises ValueError for a port that is not 1..65535
+            raise ValueError("port 0")
+        URL(base_url)  # the transport builds every request URL from it
+    except ValueError:
+        raise InvalidRequestError("base_url", "is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidRequestError("base_url", "must be an http(s) URL with a host")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
