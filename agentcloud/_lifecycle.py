@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Awaitable, Callable, Generator
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
@@ -184,6 +185,13 @@ async def _pause(
         await asyncio.gather(sleeper, return_exceptions=True)
 
 
+def _seconds(value: object) -> bool:
+    """True for a number of seconds > 0 (infinity included, NaN and booleans not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return value > 0
+
+
 def _reached(status: SessionStatus, until: SessionStatus) -> bool:
     if until is SessionStatus.FAILED:
         return status is SessionStatus.FAILED
@@ -210,12 +218,14 @@ async def wait_for_status(
         target = SessionStatus.parse(until)
     except ValueError as error:
         raise InvalidRequestError("until", str(error)) from None
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
-    ):
+    # "not x > 0" rather than "x <= 0": NaN compares false with everything, and a NaN
+    # timeout or interval would otherwise never end the wait.
+    if timeout is not None and not _seconds(timeout):
         raise InvalidRequestError("timeout", "must be seconds > 0 or None")
-    if not isinstance(poll_interval, (int, float)) or poll_interval <= 0:
+    if not _seconds(poll_interval) or poll_interval == math.inf:
         raise InvalidRequestError("poll_interval", "must be seconds > 0")
+    if not _seconds(max_poll_interval):
+        raise InvalidRequestError("max_poll_interval", "must be seconds > 0")
     clock, sleep = retry.clock, retry.sleep
     give_up = None if timeout is None else clock() + timeout
     interval = float(poll_interval)
