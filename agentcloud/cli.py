@@ -406,6 +406,8 @@ def _load_body(text: str) -> Any:
         return json.loads(source)
     except ValueError as error:
         raise InvalidRequestError("--body", f"not JSON: {error}") from None
+    except RecursionError:
+        raise InvalidRequestError("--body", "nested too deeply") from None
 
 
 def _start_kwargs(args: argparse.Namespace) -> dict[str, Any]:
