@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +26,9 @@ __all__ = [
 
 
 _FORBIDDEN_IN_ID = ("/", "\\", "?", "#", "%")
+# Searched with compiled patterns: a Python loop over every character cost microseconds a call.
+_FORBIDDEN_IN_ID_PATTERN = re.compile("[" + re.escape("".join(_FORBIDDEN_IN_ID)) + "]")
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_segment(argument: str, value: object) -> str:
@@ -35,9 +39,9 @@ def check_segment(argument: str, value: object) -> str:
         raise InvalidRequestError(argument, "must not be empty")
     if len(value) > 256:
         raise InvalidRequestError(argument, "is too long (over 256 characters)")
-    if value in (".", "..") or any(ch in value for ch in _FORBIDDEN_IN_ID):
+    if value in (".", "..") or _FORBIDDEN_IN_ID_PATTERN.search(value):
         raise InvalidRequestError(argument, f"must be a single path segment, got {value!r}")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value) or value != value.strip():
+    if _CONTROL_CHARACTER.search(value) or value != value.strip():
         raise InvalidRequestError(argument, "must not contain control characters or edge spaces")
     _check_unicode(argument, value)
     return value
@@ -56,7 +60,7 @@ def check_text(argument: str, value: object, *, max_length: int = 1024) -> str:
         raise InvalidRequestError(argument, "must not be empty")
     if len(value) > max_length:
         raise InvalidRequestError(argument, f"is too long (over {max_length} characters)")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+    if _CONTROL_CHARACTER.search(value):
         raise InvalidRequestError(argument, "must not contain control characters")
     _check_unicode(argument, value)
     return value
