@@ -30,7 +30,6 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
-import attrs
 
 from .._client import DEFAULT_TIMEOUT, BaseClient
 from .._convert import WireStructurer, converter, parse_datetime
@@ -266,7 +265,11 @@ _agent_from_wire = WireStructurer(Agent)
 
 def _session(wire: Any, agent: str) -> PipecatSession:
     """A session object from the wire, with the agent it was asked of."""
-    return attrs.evolve(_session_from_wire(wire), agent=agent)
+    session = _session_from_wire(wire)
+    # Set once on the fresh instance (as the converter sets derived fields) rather than
+    # building the session a second time with attrs.evolve.
+    object.__setattr__(session, "agent", agent)
+    return session
 
 
 def _ended_session(wire: Any, session_id: str, agent: str) -> PipecatSession:
