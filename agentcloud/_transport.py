@@ -344,7 +344,12 @@ class Transport:
             headers["Content-Type"] = "application/json"
         total = self._timeout.total
         per_attempt = remaining if total is None else min(total, remaining)
-        timeout = attrs.evolve(self._timeout, total=per_attempt)
+        # The usual case (the deadline is further off than one attempt) needs no new object.
+        timeout = (
+            self._timeout
+            if per_attempt == total
+            else attrs.evolve(self._timeout, total=per_attempt)
+        )
         # encoded=True: the provider already percent-encoded the path; yarl must not undo it.
         url = URL(self.base_url + call.path, encoded=True)
         debug = logger.isEnabledFor(logging.DEBUG)
