@@ -440,7 +440,7 @@ class Transport:
             return None
         try:
             return json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
             raise ResponseDecodeError(
                 f"{call.operation}: the {status} answer is not JSON: "
                 f"{_one_line(body[:200].decode('utf-8', 'replace'))}",
@@ -459,7 +459,7 @@ class Transport:
         decoded: Any
         try:
             decoded = json.loads(body) if body.strip() else None
-        except ValueError:
+        except (ValueError, RecursionError):
             decoded = body.decode("utf-8", "replace")
         try:
             fields = self._error_fields(status, decoded)
