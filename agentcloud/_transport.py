@@ -423,8 +423,16 @@ class Transport:
         raise self._error(call, status, body, response_headers, request_id)
 
     def _same_origin_redirect(self, call: Call, current: str, location: str) -> URL:
-        target = urljoin(current, location)
-        parts = urlsplit(target)
+        try:
+            target = urljoin(current, location)
+            parts = urlsplit(target)
+            next_url = URL(target)
+        except ValueError:  # e.g. "http://[bad": the vendor's header, not our input
+            raise TransportError(
+                f"{call.operation}: the redirect's Location is not a valid URL",
+                request_sent=True,
+                retryable=False,
+            ) from None
         if (parts.scheme, parts.netloc) != (self._origin.scheme, self._origin.netloc):
             # Following would hand our Authorization header to another host.
             raise TransportError(
@@ -432,7 +440,7 @@ class Transport:
                 request_sent=True,
                 retryable=False,
             )
-        return URL(target)
+        return next_url
 
     @staticmethod
     def _decode_success(call: Call, body: bytes, status: int, request_id: str | None) -> Any:
