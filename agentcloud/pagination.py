@@ -14,7 +14,6 @@ looping or quietly yielding a short listing.
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from typing import Any, Generic, TypeVar
@@ -89,7 +88,7 @@ class Pager(Generic[T]):
         """How many pages ``max_items`` needs if no item is dropped; None when unbounded."""
         if self.max_items is None:
             return None
-        return math.ceil(self.max_items / self.per_page)
+        return -(-self.max_items // self.per_page)  # ceil in integers: no float overflow
 
     async def pages(self) -> AsyncIterator[Page[T]]:
         """Yields the listing page by page (pages reduced by de-duplication and max_items)."""
@@ -113,7 +112,8 @@ class Pager(Generic[T]):
             first = True
             while True:
                 if page.total is not None:
-                    last_index = max(math.ceil(page.total / per_page) - 1, 0)
+                    # Integer ceil: a vendor's 10**400 must not overflow a float division.
+                    last_index = max(-(-page.total // per_page) - 1, 0)
                 window = self.concurrency if last_index is not None else 1
                 launched = False
                 while (
