@@ -145,6 +145,12 @@ class Pager(Generic[T]):
                         f"the listing returned the same page twice (page at "
                         f"{_position(page)}); the vendor may be ignoring paging"
                     )
+                if not page.items and _counted_beyond(page, per_page):
+                    # Stopping here would be a silent short listing: refuse it.
+                    raise ResponseDecodeError(
+                        f"the listing's page at {_position(page)} is empty, yet the vendor "
+                        f"counts {page.total} items in all"
+                    )
                 if not page.items and not first:
                     return
                 items = page.items
@@ -173,6 +179,19 @@ class Pager(Generic[T]):
                 task.cancel()
             if in_flight:
                 await asyncio.gather(*in_flight, return_exceptions=True)
+
+
+def _counted_beyond(page: Page[Any], per_page: int) -> bool:
+    """True when the page's own total says items exist from where the page starts."""
+    if page.total is None:
+        return False
+    if page.offset is not None:
+        start = page.offset
+    elif page.number is not None:
+        start = (page.number - 1) * per_page
+    else:
+        return False
+    return start < page.total
 
 
 def _position(page: Page[Any]) -> str:
