@@ -123,8 +123,10 @@ def default_error_fields(status: int, body: Any) -> ErrorFields:
 
 
 def outcome_is_ambiguous(error: BaseException) -> bool:
-    """True when a failed call may still have taken effect at the vendor."""
-    if isinstance(error, ServerError):
+    """True when a failed call may still have taken effect at the vendor: a 5xx, a broken
+    connection once the request was out, or a 2xx whose body could not be read (the vendor
+    said yes; only what it made is unknown)."""
+    if isinstance(error, (ServerError, ResponseDecodeError)):
         return True
     return isinstance(error, TransportError) and error.request_sent
 

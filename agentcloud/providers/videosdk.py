@@ -36,8 +36,10 @@ from .._transport import (
 )
 from ..errors import (
     AgentCloudError,
+    APIError,
     InvalidRequestError,
     NotFoundError,
+    RequestTimeoutError,
     ResponseDecodeError,
     StartOutcomeUnknownError,
 )
@@ -256,6 +258,7 @@ class VideoSDKSessions:
             attempt += 1
             try:
                 reply = await client.send(call)
+                session = _session_from_wire(_envelope_data(reply, "sessions.start"))
             except AgentCloudError as error:
                 if not outcome_is_ambiguous(error):
                     raise
@@ -263,13 +266,18 @@ class VideoSDKSessions:
                 if found is not None:
                     client.held.add(found)
                     return found
+                if _may_still_appear(error):
+                    raise StartOutcomeUnknownError(
+                        f"sessions.start failed ambiguously ({type(error).__name__}: {error}) "
+                        f"and its session is not listed yet; VideoSDK may still create it. "
+                        f"Look for metadata {START_MARKER}={marker} before starting again."
+                    ) from error
                 # The marker is nowhere: that attempt created nothing, so another is safe.
                 delay = policy.backoff(attempt - 1)
                 if attempt >= policy.max_attempts or policy.clock() + delay >= deadline:
                     raise
                 await policy.sleep(delay)
                 continue
-            session = _session_from_wire(_envelope_data(reply, "sessions.start"))
             client.held.add(session)
             return session
 
@@ -355,6 +363,16 @@ class VideoSDKSessions:
             max_poll_interval=max_poll_interval,
             events=receiver,
         )
+
+
+def _may_still_appear(error: AgentCloudError) -> bool:
+    """True when a start missing from the listing may yet be created, so "not listed"
+    does not prove "not created": VideoSDK accepted it (a 2xx we could not read), or
+    something gave up waiting while VideoSDK may still be working on it (our timeout, a
+    gateway's 504). Only after a 5xx or a reset has VideoSDK finished with the request."""
+    if isinstance(error, (RequestTimeoutError, ResponseDecodeError)):
+        return True
+    return isinstance(error, APIError) and error.status == 504
 
 
 def _session_id(session: VideoSDKSession) -> str:
