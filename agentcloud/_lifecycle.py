@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
 
 from ._retry import RetryPolicy
+from ._transport import within_deadline
 from .errors import (
     AgentCloudError,
     InvalidRequestError,
@@ -230,7 +231,8 @@ async def wait_for_status(
     give_up = None if timeout is None else clock() + timeout
     interval = float(poll_interval)
     while True:
-        session = await get(session_id)
+        # No poll outlives the wait: a request that stalls is cut when the timeout comes.
+        session = await within_deadline(give_up, get(session_id))
         if _reached(session.status, target):
             return session
         if session.status is SessionStatus.FAILED:

@@ -12,8 +12,9 @@ import ipaddress
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextvars import ContextVar
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -42,10 +43,14 @@ __all__ = [
     "Transport",
     "default_error_fields",
     "outcome_is_ambiguous",
+    "operation_deadline",
     "validate_base_url",
+    "within_deadline",
 ]
 
 logger = logging.getLogger("agentcloud")
+
+T = TypeVar("T")
 
 _MAX_REDIRECTS = 3
 _ERROR_TEXT_LIMIT = 300
@@ -120,6 +125,23 @@ def default_error_fields(status: int, body: Any) -> ErrorFields:
         code=code,
         details=details,
     )
+
+
+#: The deadline, on the retry policy's clock, of the operation the current request is part
+#: of when that operation is several requests (a start with its reconciliation, a wait):
+#: no request of it retries or waits past that. Set with :func:`within_deadline`.
+operation_deadline: ContextVar[float | None] = ContextVar(
+    "agentcloud_operation_deadline", default=None
+)
+
+
+async def within_deadline(deadline: float | None, call: Awaitable[T]) -> T:
+    """Awaits ``call`` with every request it makes bounded by ``deadline`` as well."""
+    token = operation_deadline.set(deadline)
+    try:
+        return await call
+    finally:
+        operation_deadline.reset(token)
 
 
 def outcome_is_ambiguous(error: BaseException) -> bool:
@@ -276,14 +298,15 @@ class Transport:
         """Sends ``call``, retrying as its mode and the policy allow. Raises AgentCloudError."""
         policy = self.retry
         deadline = policy.clock() + policy.deadline
+        outer = operation_deadline.get()
+        if outer is not None and outer < deadline:
+            deadline = outer
         retries = 0
         while True:
             remaining = deadline - policy.clock()
             try:
                 if remaining <= 0:
-                    raise RequestTimeoutError(
-                        f"{call.operation}: deadline of {policy.deadline:g}s exceeded"
-                    )
+                    raise RequestTimeoutError(f"{call.operation}: out of time (deadline reached)")
                 reply = await self._attempt(call, remaining, attempt=retries + 1)
             except AgentCloudError as error:
                 delay = self._retry_delay(call, error, retries, deadline)

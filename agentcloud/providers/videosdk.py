@@ -33,6 +33,7 @@ from .._transport import (
     RetryMode,
     default_error_fields,
     outcome_is_ambiguous,
+    within_deadline,
 )
 from ..errors import (
     AgentCloudError,
@@ -242,9 +243,15 @@ class VideoSDKSessions:
         return SessionStart(lambda: self._start(body, marker), self.end)
 
     async def _start(self, body: dict[str, Any], marker: str) -> VideoSDKSession:
+        # One deadline for the whole start: attempts, reconciliations and pauses alike.
+        deadline = self._client.retry.clock() + self._client.retry.deadline
+        return await within_deadline(deadline, self._start_by(body, marker, deadline))
+
+    async def _start_by(
+        self, body: dict[str, Any], marker: str, deadline: float
+    ) -> VideoSDKSession:
         client = self._client
         policy = client.retry
-        deadline = policy.clock() + policy.deadline
         call = Call(
             operation="sessions.start",
             method="POST",
