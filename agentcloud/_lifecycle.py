@@ -230,9 +230,16 @@ async def wait_for_status(
     clock, sleep = retry.clock, retry.sleep
     give_up = None if timeout is None else clock() + timeout
     interval = float(poll_interval)
+    last: S | None = None
     while True:
         # No poll outlives the wait: a request that stalls is cut when the timeout comes.
-        session = await within_deadline(give_up, get(session_id))
+        try:
+            session = await within_deadline(give_up, get(session_id))
+        except RequestTimeoutError:
+            if last is None or give_up is None or clock() < give_up:
+                raise
+            session = last  # no time left for this poll: the last one seen decides
+        last = session
         if _reached(session.status, target):
             return session
         if session.status is SessionStatus.FAILED:
