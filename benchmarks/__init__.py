@@ -1,0 +1,29 @@
+"""agentcloud's speed, measured against the limit and against its peers.
+
+Run ``python -m benchmarks`` (full) or ``python -m benchmarks --quick`` (a smoke run of tiny
+sizes); ``--only 1,3`` selects figures, ``--json`` prints machine-readable results.
+
+Methodology
+-----------
+* Every figure is a ratio taken side by side in one run: the SDK and its baseline run
+  against the same emulator, round after round, alternating which goes first; each side's
+  number is the median of its rounds (5 in a full run).
+* The emulator (``agentcloud.testing``) runs in a process of its own
+  (``python -m benchmarks.emulator_server``) on 127.0.0.1, so this process's time is the
+  client's. One emulator process serves each figure, with the sessions that figure needs
+  seeded before any timing.
+* Clients are warmed (one call opens the connection and mints the token) before the timing
+  starts, except in figure 7, whose fresh client opens every connection it uses in the run.
+* Baselines are what a careful user writes without an SDK: one pooled
+  ``aiohttp.ClientSession``, the JWT minted once, ``json.loads`` into dicts, a status check.
+* The emulator's share: it reports its own CPU seconds, read before and after each timed
+  run (outside the timing). "emu busy" is its CPU time over the baseline's wall time: the
+  part of each request the emulator spent, common to both sides. Each row also notes the
+  ratio of this process's CPU time (the client's own cost, without the emulator's).
+* Figure 4 runs each size in a fresh interpreter and reads its ``ru_maxrss``; figure 6
+  alternates fresh interpreters importing ``agentcloud`` and ``aiohttp``.
+
+Figures: 1 sequential gets; 2 streaming a long listing; 3 concurrent pages under latency;
+4 peak memory of a 10x longer stream; 5 Pipecat starts against the official
+``pipecatcloud``; 6 import time; 7 concurrent gets on one client, and its connections.
+"""

@@ -1,0 +1,64 @@
+"""The sizes of each workload, full and quick."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["FULL", "QUICK", "Sizes"]
+
+
+@dataclass(frozen=True)
+class Sizes:
+    rounds: int
+    #: 1: sequential sessions.get
+    gets: int
+    #: 2: sessions streamed, per_page 100
+    stream: int
+    #: 3: pages walked under latency, and the pager's concurrency
+    pages: int
+    latency_ms: float
+    concurrency: int
+    #: 4: the two listing sizes, each streamed in a fresh process, and rounds per size
+    memory_small: int
+    memory_large: int
+    memory_rounds: int
+    #: 5: Pipecat starts, and how many at once in the concurrent run
+    starts: int
+    start_concurrency: int
+    #: 6: interpreter runs per import
+    import_runs: int
+    #: 7: concurrent sessions.get on one client
+    concurrent_gets: int
+
+
+FULL = Sizes(
+    rounds=5,
+    gets=2000,
+    stream=100_000,
+    pages=40,
+    latency_ms=50.0,
+    concurrency=8,
+    memory_small=20_000,
+    memory_large=200_000,
+    memory_rounds=3,
+    starts=300,
+    start_concurrency=50,
+    import_runs=30,
+    concurrent_gets=1000,
+)
+
+QUICK = Sizes(
+    rounds=1,
+    gets=50,
+    stream=1000,
+    pages=17,
+    latency_ms=10.0,
+    concurrency=8,
+    memory_small=200,
+    memory_large=2000,
+    memory_rounds=1,
+    starts=20,
+    start_concurrency=10,
+    import_runs=3,
+    concurrent_gets=100,
+)
