@@ -1,4 +1,5 @@
-"""``python -m benchmarks [--quick] [--only 1,3] [--json | --markdown] [--strict]``."""
+"""``python -m benchmarks [--quick] [--only 1,3] [--json | --markdown] [--strict]
+[--save-json PATH]``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import asyncio
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 from ._config import FULL, QUICK
 from ._report import as_json, as_markdown, as_table
@@ -37,12 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     output.add_argument("--json", action="store_true", help="machine-readable results")
     output.add_argument("--markdown", action="store_true", help="the RESULTS.md section")
     parser.add_argument("--strict", action="store_true", help="exit 1 on a MISS (full mode only)")
+    parser.add_argument("--save-json", metavar="PATH", help="also write the JSON results there")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     if args.rounds is not None:
         sizes = replace(sizes, rounds=max(1, args.rounds))
     rows = asyncio.run(run(args.only, sizes))
     mode = "quick" if args.quick else "full"
+    if args.save_json:
+        Path(args.save_json).write_text(as_json(rows, mode=mode) + "\n")
     if args.json:
         print(as_json(rows, mode=mode))
     elif args.markdown:

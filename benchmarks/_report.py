@@ -119,7 +119,19 @@ def as_markdown(rows: Sequence[Row], *, mode: str) -> str:
     ]
     for row in rows:
         out.append("| " + " | ".join(cell.replace("|", "\\|") for cell in _cells(row)) + " |")
+    out += ["", "| # | notes |", "|---|---|"]
+    for row in rows:
+        if row.notes:
+            out.append(f"| {row.key} | {_notes(row.notes)} |")
     return "\n".join(out)
+
+
+def _notes(notes: dict[str, float]) -> str:
+    parts = []
+    for name, value in notes.items():
+        text = f"{value:.0%}" if name.startswith("emulator_busy") else f"{value:,.2f}"
+        parts.append(f"{name.replace('_', ' ')} {text}")
+    return "; ".join(parts)
 
 
 def as_json(rows: Sequence[Row], *, mode: str) -> str:
