@@ -467,16 +467,18 @@ class Transport:
             )
         return next_url
 
-    @staticmethod
-    def _decode_success(call: Call, body: bytes, status: int, request_id: str | None) -> Any:
+    def _decode_success(
+        self, call: Call, body: bytes, status: int, request_id: str | None
+    ) -> Any:
         if not body.strip():
             return None
         try:
             return json.loads(body)
         except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
+            # Redacted before it is cut short, so no secret survives half-cut at the edge.
+            text = self.redact(body[:4096].decode("utf-8", "replace"))
             raise ResponseDecodeError(
-                f"{call.operation}: the {status} answer is not JSON: "
-                f"{_one_line(body[:200].decode('utf-8', 'replace'))}",
+                f"{call.operation}: the {status} answer is not JSON: {_one_line(text[:200])}",
                 status=status,
                 request_id=request_id,
             ) from None
@@ -493,7 +495,8 @@ class Transport:
         try:
             decoded = json.loads(body) if body.strip() else None
         except (ValueError, RecursionError):
-            decoded = body.decode("utf-8", "replace")
+            # Redacted whole, before the message takes (and cuts) a piece of it.
+            decoded = self.redact(body.decode("utf-8", "replace"))
         try:
             fields = self._error_fields(status, decoded)
         except Exception:  # a hook must never turn an error answer into a crash
@@ -504,7 +507,7 @@ class Transport:
         return fields.error_class(
             message,
             status=status,
-            code=fields.code,
+            code=None if fields.code is None else self.redact(fields.code),
             request_id=request_id,
             provider=self.provider,
             body=decoded,
