@@ -35,7 +35,10 @@ def camel_case(name: str) -> str:
 def parse_datetime(value: Any, _: Any = None) -> datetime:
     """ISO 8601 text or unix seconds to an aware UTC datetime; a naive stamp is read as UTC."""
     if isinstance(value, str):
-        parsed = datetime.fromisoformat(value)
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:  # its message quotes the value, which may be anything at all
+            raise ValueError(f"not an ISO 8601 time ({len(value)} characters)") from None
         if parsed.tzinfo is UTC:  # the usual "...Z": already what we return
             return parsed
     elif isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -137,5 +137,7 @@ def expect_count(data: Any, what: str) -> int | None:
     if data is None:
         return None
     if isinstance(data, bool) or not isinstance(data, int) or data < 0:
-        raise ResponseDecodeError(f"{what}: expected a count, got {data!r}")
+        # Only a number is quoted back: a string there could hold anything at all.
+        got = repr(data) if isinstance(data, int) else type(data).__name__
+        raise ResponseDecodeError(f"{what}: expected a count, got {got}")
     return data
