@@ -520,12 +520,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None or (args.command == "sessions" and args.action is None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    logger = logging.getLogger("agentcloud")
+    handler: logging.Handler | None = None
+    level = logger.level
     if getattr(args, "verbose", False):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-        logger = logging.getLogger("agentcloud")
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)
+    try:
+        return _main(args)
+    finally:
+        if handler is not None:  # leave logging as we found it for the next in-process run
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(_run(args))
     except UsageError as error:
