@@ -382,10 +382,11 @@ class Transport:
             logger.debug(
                 "%s: %s %s attempt %d", call.operation, call.method, self.redact(call.path), attempt
             )
+        method = call.method
         try:
             for _ in range(_MAX_REDIRECTS + 1):
                 async with http.request(
-                    call.method,
+                    method,
                     url,
                     params=call.query,
                     data=data,
@@ -397,7 +398,11 @@ class Transport:
                     status = response.status
                     response_headers = response.headers
                 if 300 <= status < 400 and "Location" in response_headers:
-                    url = self._same_origin_redirect(call, str(url), response_headers["Location"])
+                    url = self._same_origin_redirect(
+                        call, str(url), response_headers["Location"], status
+                    )
+                    if status == 303:  # "see other": the request was handled; GET the result
+                        method, data = "GET", None
                     continue
                 break
         except aiohttp.ClientConnectorCertificateError as exc:
@@ -447,7 +452,12 @@ class Transport:
             )
         raise self._error(call, status, body, response_headers, request_id)
 
-    def _same_origin_redirect(self, call: Call, current: str, location: str) -> URL:
+    def _same_origin_redirect(
+        self, call: Call, current: str, location: str, status: int
+    ) -> URL:
+        # A redirect answers "not here": the request was not carried out, so refusing to
+        # follow leaves nothing behind, except after a 303, which answers a request that was.
+        acted = status == 303
         try:
             target = urljoin(current, location)
             parts = urlsplit(target)
@@ -455,14 +465,14 @@ class Transport:
         except ValueError:  # e.g. "http://[bad": the vendor's header, not our input
             raise TransportError(
                 f"{call.operation}: the redirect's Location is not a valid URL",
-                request_sent=True,
+                request_sent=acted,
                 retryable=False,
             ) from None
         if (parts.scheme, parts.netloc) != (self._origin.scheme, self._origin.netloc):
             # Following would hand our Authorization header to another host.
             raise TransportError(
                 f"{call.operation}: refused a redirect to another host ({parts.netloc})",
-                request_sent=True,
+                request_sent=acted,
                 retryable=False,
             )
         return next_url
