@@ -171,6 +171,8 @@ def parse(
         decoded = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise InvalidRequestError("body", "is not JSON") from None
+    except RecursionError:  # '[[[[...': more nesting than the parser takes
+        raise InvalidRequestError("body", "is nested too deeply") from None
     if not isinstance(decoded, dict):
         raise InvalidRequestError("body", "must be a JSON object")
     name = decoded.get("webhookType")
