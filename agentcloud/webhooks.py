@@ -315,7 +315,17 @@ class WebhookReceiver:
         future: asyncio.Future[SessionEvent] = asyncio.get_running_loop().create_future()
         pending = [w for w in self._watchers.get(session_id, ()) if not w.done()]
         self._watchers[session_id] = [*pending, future]
+        # A waiter that gives up cancels its watcher: forget it then, or a long-running
+        # receiver keeps one entry per session ever waited on.
+        future.add_done_callback(lambda done: self._forget(session_id, done))
         return future
+
+    def _forget(self, session_id: str, watcher: asyncio.Future[SessionEvent]) -> None:
+        watchers = self._watchers.get(session_id)
+        if watchers is not None and watcher in watchers:
+            watchers.remove(watcher)
+            if not watchers:
+                del self._watchers[session_id]
 
     def _take(
         self, session_id: str | None, kind: SessionEventType | str | None
