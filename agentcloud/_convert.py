@@ -120,13 +120,50 @@ _SCALAR_HOOKS: dict[Any, Callable[[Any, Any], Any]] = {
 }
 
 
+# The Optional scalar hooks every model field goes through, with the common case inline:
+# a value that is None or already of its exact type is returned without a second call.
+def _optional_datetime(value: Any, _: Any) -> datetime | None:
+    if value is None:
+        return None
+    if value.__class__ is str:
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is UTC:
+            return parsed
+    return parse_datetime(value)
+
+
+def _optional_str(value: Any, _: Any) -> str | None:
+    return value if value is None or value.__class__ is str else _strict_str(value, _)
+
+
+def _optional_int(value: Any, _: Any) -> int | None:
+    return value if value is None or value.__class__ is int else _strict_int(value, _)
+
+
+def _optional_float(value: Any, _: Any) -> float | None:
+    return value if value is None or value.__class__ is float else _strict_float(value, _)
+
+
+def _optional_bool(value: Any, _: Any) -> bool | None:
+    return value if value is None or value.__class__ is bool else _strict_bool(value, _)
+
+
+_OPTIONAL_SCALAR_HOOKS: dict[Any, Callable[[Any, Any], Any]] = {
+    datetime: _optional_datetime,
+    str: _optional_str,
+    int: _optional_int,
+    float: _optional_float,
+    bool: _optional_bool,
+}
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=False)
     for type_, hook in _SCALAR_HOOKS.items():
         conv.register_structure_hook(type_, hook)
     conv.register_structure_hook_factory(
         lambda type_: _optional_inner(type_) in _SCALAR_HOOKS,
-        lambda type_: _optional_of(_SCALAR_HOOKS[_optional_inner(type_)], _optional_inner(type_)),
+        lambda type_: _OPTIONAL_SCALAR_HOOKS[_optional_inner(type_)],
     )
     conv.register_structure_hook_func(lambda type_: type_ == dict[str, Any], _json_object)
     return conv
