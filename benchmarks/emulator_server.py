@@ -14,12 +14,11 @@ with one JSON line on standard output:
 ``--noop`` serves no emulator but a bare aiohttp server that answers Pipecat starts with a
 fixed body, to measure what the emulator's own work adds to a figure.
 
-Two things differ from ``agentcloud emulator``, both for speed and neither visible on the
-wire: the session listings are sorted once and memoised (the emulator sorts every session on
-every listing request, 56 ms per page at 200,000 sessions, which would make the emulator the
-thing measured), and ``--instant-sessions`` gives new sessions a zero-length life, so that
-sessions started by the thousand do not pile up in the emulator's active set, which it walks
-on every request.
+What differs from ``agentcloud emulator`` is for speed and invisible on the wire: the
+quicker paths of ``_speedups`` (listings sorted once, ended sessions rendered once), and
+``--instant-sessions``, which gives new sessions a zero-length life so that sessions started
+by the thousand do not pile up in the emulator's active set, which it walks on every
+request.
 """
 
 from __future__ import annotations
@@ -32,15 +31,15 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
 
 from agentcloud.testing import Emulator, Lifecycle
 
-__all__ = ["ConnectionCounter", "main"]
+from . import _speedups as speedups
 
-T = TypeVar("T")
+__all__ = ["ConnectionCounter", "main"]
 
 NOOP_ROOM = "https://noop.daily.co/noop"
 
@@ -79,36 +78,6 @@ class ConnectionCounter:
         self.accepted = 0
         self.peak_open = self.open
         self.ports = set()
-
-
-def _memoised(listing: Callable[..., list[T]], size: Callable[[], int]) -> Callable[..., list[T]]:
-    """``listing`` remembered per argument while the number of sessions stays the same.
-
-    Sessions are never removed and their creation times never change, so the order only
-    changes when a session is added, which changes the count.
-    """
-    cache: dict[tuple[Any, ...], tuple[int, list[T]]] = {}
-
-    def cached(*args: Any) -> list[T]:
-        count = size()
-        hit = cache.get(args)
-        if hit is None or hit[0] != count:
-            hit = (count, listing(*args))
-            cache[args] = hit
-        return hit[1]
-
-    return cached
-
-
-def _speed_up_listings(emulator: Emulator) -> None:
-    # The emulator has no public hook for this; the benchmarks own this process.
-    state = emulator._state
-    state.videosdk_listing = _memoised(  # type: ignore[method-assign]
-        state.videosdk_listing, lambda: len(state.videosdk_sessions)
-    )
-    state.pipecat_listing = _memoised(  # type: ignore[method-assign]
-        state.pipecat_listing, lambda: len(state.pipecat_sessions)
-    )
 
 
 async def _commands(
@@ -158,7 +127,7 @@ async def _serve(args: argparse.Namespace) -> None:
         emulator.seed_sessions("videosdk", args.sessions)
     if args.pipecat_sessions:
         emulator.seed_sessions("pipecat", args.pipecat_sessions)
-    _speed_up_listings(emulator)
+    speedups.install(emulator)
     await emulator.start()
     try:
         _announce(
