@@ -126,7 +126,10 @@ def _optional_datetime(value: Any, _: Any) -> datetime | None:
     if value is None:
         return None
     if value.__class__ is str:
-        parsed = datetime.fromisoformat(value)
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:  # its message quotes the value: let parse_datetime say it
+            return parse_datetime(value)
         if parsed.tzinfo is UTC:
             return parsed
     return parse_datetime(value)
