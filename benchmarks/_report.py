@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ._results import Row
+from ._results import Row, interference
 
 __all__ = ["as_json", "as_markdown", "as_table", "machine", "versions"]
 
@@ -36,7 +36,9 @@ def machine() -> dict[str, str]:
     for line in _read("/proc/meminfo").splitlines():
         if line.startswith("MemTotal:"):
             memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
     return {
+        "load_average_1m": f"{load[0]:.2f}",
         "nproc": str(os.cpu_count()),
         "cpu": cpu,
         "memory": memory,
@@ -112,7 +114,8 @@ def as_markdown(rows: Sequence[Row], *, mode: str) -> str:
     out = [
         f"Machine: {host['nproc']} CPUs ({host['cpu']}), {host['memory']} memory, {host['os']}.",
         "Versions: " + ", ".join(f"{name} {version}" for name, version in found.items()) + ".",
-        f"Mode: {mode}.",
+        f"Mode: {mode}; other processes used {_interference()} of one CPU during the run "
+        f"(load average {host['load_average_1m']} at its end).",
         "",
         "| " + " | ".join(_HEADER) + " |",
         "|" + "---|" * len(_HEADER),
@@ -134,9 +137,15 @@ def _notes(notes: dict[str, float]) -> str:
     return "; ".join(parts)
 
 
+def _interference() -> str:
+    share = interference.get("other_processes_cpu_share")
+    return "an unknown share" if share is None else f"{share:.0%}"
+
+
 def as_json(rows: Sequence[Row], *, mode: str) -> str:
     payload: dict[str, Any] = {
         "mode": mode,
+        "other_processes_cpu_share": interference.get("other_processes_cpu_share"),
         "machine": machine(),
         "versions": versions(),
         "passed": all(row.passed for row in rows),

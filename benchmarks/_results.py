@@ -14,12 +14,18 @@ __all__ = [
     "Row",
     "Sample",
     "Target",
+    "interference",
     "interleaved",
     "measure",
     "median",
     "notes_for",
     "paired",
 ]
+
+
+#: What the last run saw of the machine: ``other_processes_cpu_share``, the share of one CPU
+#: that processes other than the benchmarks' own used meanwhile (0 on a quiet machine).
+interference: dict[str, float] = {}
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,9 @@ def test_numbers_are_sane(quick_run: dict[str, Any]) -> None:
 
 def test_machine_and_versions_are_recorded(quick_run: dict[str, Any]) -> None:
     assert int(quick_run["machine"]["nproc"]) >= 1
+    assert quick_run["other_processes_cpu_share"] is None or (
+        quick_run["other_processes_cpu_share"] >= 0
+    )
     for name in ("python", "aiohttp", "agentcloud"):
         assert quick_run["versions"][name]
 
