@@ -11,6 +11,7 @@ import enum
 import ipaddress
 import json
 import logging
+import math
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
@@ -375,6 +376,8 @@ class Transport:
             if per_attempt == total
             else attrs.evolve(self._timeout, total=per_attempt)
         )
+        if per_attempt == math.inf:  # no deadline, no per-attempt limit: aiohttp wants None
+            timeout = attrs.evolve(self._timeout, total=None)
         # encoded=True: the provider already percent-encoded the path; yarl must not undo it.
         url = URL(self.base_url + call.path, encoded=True)
         debug = logger.isEnabledFor(logging.DEBUG)
