@@ -15,6 +15,7 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
+import aiohttp
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -556,3 +557,17 @@ async def test_deeply_nested_python_values_are_refused(
         with pytest.raises(InvalidRequestError):
             pc.sessions.start(body=value)
     assert emu.requests == []
+
+
+@pytest.mark.parametrize("total", [None, math.inf, 5.0])
+async def test_an_infinite_deadline_means_no_deadline(emu: Emulator, total: float | None) -> None:
+    """RetryPolicy(deadline=inf) is accepted, so it must work with any per-attempt timeout,
+    including none at all: no OverflowError from a timer set to infinity."""
+    policy = RetryPolicy(deadline=math.inf)
+    timeout = aiohttp.ClientTimeout(total=total)
+    async with (
+        emu.videosdk(retry=policy, timeout=timeout) as vs,
+        emu.pipecat(retry=policy, timeout=timeout) as pc,
+    ):
+        assert await vs.sessions.list(max_items=1).collect()
+        assert await pc.sessions.list(max_items=1).collect()
