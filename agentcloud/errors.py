@@ -180,7 +180,15 @@ class ResponseDecodeError(AgentCloudError):
 
 class StartOutcomeUnknownError(AgentCloudError):
     """A start failed after the request may have reached the vendor, and the SDK could not
-    tell whether a session was created. The cause is chained as ``__cause__``."""
+    tell whether a session was created. The cause is chained as ``__cause__``.
+
+    ``marker`` is the start's ``agentcloud_request_id`` metadata value when the vendor
+    lists metadata (VideoSDK), so callers can look the session up later; else None.
+    """
+
+    def __init__(self, message: str, *, marker: str | None = None) -> None:
+        self.marker = marker
+        super().__init__(message)
 
 
 class SessionFailedError(AgentCloudError):

@@ -285,7 +285,7 @@ class WebhookReceiver:
         try:
             event = parse(self.provider, body, request.headers, public_key=key)
         except WebhookVerificationError as error:
-            if request.headers.get(SIGNATURE_HEADER) is None:
+            if not request.headers.get(SIGNATURE_HEADER, "").strip():
                 self.stats.unsigned += 1
             else:
                 self.stats.bad_signature += 1

@@ -277,7 +277,8 @@ class VideoSDKSessions:
                     raise StartOutcomeUnknownError(
                         f"sessions.start failed ambiguously ({type(error).__name__}: {error}) "
                         f"and its session is not listed yet; VideoSDK may still create it. "
-                        f"Look for metadata {START_MARKER}={marker} before starting again."
+                        f"Look for metadata {START_MARKER}={marker} before starting again.",
+                        marker=marker,
                     ) from error
                 # The marker is nowhere: that attempt created nothing, so another is safe.
                 delay = policy.backoff(attempt - 1)
@@ -297,7 +298,8 @@ class VideoSDKSessions:
             raise StartOutcomeUnknownError(
                 f"sessions.start failed ambiguously ({type(cause).__name__}: {cause}) and the "
                 f"session listing could not be checked ({type(lookup_error).__name__}); a "
-                f"session may exist with metadata {START_MARKER}={marker}"
+                f"session may exist with metadata {START_MARKER}={marker}",
+                marker=marker,
             ) from cause
         return None
 

@@ -431,6 +431,7 @@ async def test_ambiguous_start_with_failed_lookup_is_outcome_unknown(
             await vs.sessions.start(deployment_id="d", tag="v")
     assert isinstance(caught.value.__cause__, RequestTimeoutError)
     assert START_MARKER in str(caught.value)
+    assert caught.value.marker == marker_of(mocked)
     assert len(sent(mocked, "POST")) == 1
 
 
