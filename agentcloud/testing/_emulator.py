@@ -118,6 +118,7 @@ class Emulator:
         self._runner: web.AppRunner | None = None
         self._timer_task: asyncio.Task[None] | None = None
         self._timers_changed = asyncio.Event()
+        self._driver_due: float | None = None
 
     # ---- lifecycle of the server itself
 
@@ -393,7 +394,11 @@ class Emulator:
         )
 
     def _on_transition(self, session: SessionRecord, phase: Phase) -> None:
-        self._timers_changed.set()
+        due = session.timeline.next_deadline()
+        # The timer driver needs waking only for a deadline earlier than the one it sleeps
+        # towards; waking it on every transition cost a task pair and a scan per request.
+        if due is not None and (self._driver_due is None or due < self._driver_due):
+            self._timers_changed.set()
         if not isinstance(session, VideoSDKSessionRecord) or session.webhook is None:
             return
         event = webhook_event_for(phase)
@@ -408,6 +413,7 @@ class Emulator:
             self._timers_changed.clear()
             self._state.tick()
             deadline = self._state.next_deadline()
+            self._driver_due = deadline
             waiters: list[asyncio.Task[Any]] = [asyncio.ensure_future(self._timers_changed.wait())]
             if deadline is not None:
                 waiters.append(asyncio.ensure_future(self.clock.sleep(deadline - self.clock.now())))
