@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,42 +16,10 @@ import pytest
 from agentcloud import __version__
 from agentcloud.cli import Output, Progress, main
 from agentcloud.testing import Emulator, FaultKind, FaultPlan, Lifecycle
+from tests.helpers import ThreadedEmulator
 
 T = TypeVar("T")
 FAST = Lifecycle(start_delay=0.05, run_duration=None, stop_delay=0.0)
-
-
-class ThreadedEmulator:
-    """An emulator on its own event loop thread, so synchronous code can call it."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.emu = Emulator(**kwargs)
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def __enter__(self) -> ThreadedEmulator:
-        self._thread.start()
-        self.run(self.emu.start)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.run(self.emu.close)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
-        self.loop.close()
-
-    def run(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        return asyncio.run_coroutine_threadsafe(factory(), self.loop).result(30)
-
-    def env(self) -> dict[str, str]:
-        emu = self.emu
-        return {
-            "VIDEOSDK_API_KEY": emu.videosdk_api_key,
-            "VIDEOSDK_SECRET_KEY": emu.videosdk_secret,
-            "PIPECAT_CLOUD_API_KEY": emu.pipecat_api_key,
-            "PIPECAT_CLOUD_PUBLIC_KEY": emu.pipecat_public_key,
-            "PIPECAT_CLOUD_AGENT": "my-agent",
-        }
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import random
-import threading
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -21,6 +20,10 @@ from aiohttp import web
 
 from agentcloud import PipecatCloud, RetryPolicy, VideoSDK
 from agentcloud.testing import Emulator, FaultKind
+from tests.helpers import FakeTime, ThreadedEmulator
+
+# Re-exported: the reliability suites import every helper from here.
+__all__ = ["FakeTime", "ThreadedEmulator"]
 
 T = TypeVar("T")
 
@@ -67,22 +70,6 @@ class HybridTime:
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.slept += seconds
-        await asyncio.sleep(0)
-
-
-class FakeTime:
-    """A clock that moves only when the code under test sleeps."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
         await asyncio.sleep(0)
 
 
@@ -155,39 +142,6 @@ async def poll_until(
         if time.monotonic() > give_up:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.02)
-
-
-class ThreadedEmulator:
-    """An emulator on its own event-loop thread, so synchronous code (the CLI) can call it."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.emu = Emulator(**kwargs)
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def __enter__(self) -> ThreadedEmulator:
-        self._thread.start()
-        self.run(self.emu.start)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.run(self.emu.close)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
-        self.loop.close()
-
-    def run(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        return asyncio.run_coroutine_threadsafe(factory(), self.loop).result(30)
-
-    def env(self) -> dict[str, str]:
-        emu = self.emu
-        return {
-            "VIDEOSDK_API_KEY": emu.videosdk_api_key,
-            "VIDEOSDK_SECRET_KEY": emu.videosdk_secret,
-            "PIPECAT_CLOUD_API_KEY": emu.pipecat_api_key,
-            "PIPECAT_CLOUD_PUBLIC_KEY": emu.pipecat_public_key,
-            "PIPECAT_CLOUD_AGENT": "my-agent",
-        }
 
 
 class ScriptedServer:

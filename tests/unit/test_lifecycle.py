@@ -27,17 +27,6 @@ ENDED = fixture("videosdk-end-session.json")
 SID = STARTED["data"]["sessionId"]
 
 
-@pytest.fixture
-def clock() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-def mocked() -> Any:
-    with aioresponses() as m:
-        yield m
-
-
 def ended_ids(mocked: Any) -> list[str]:
     return [body_of(k)["sessionId"] for _, url, k in sent(mocked, "POST") if url.endswith("/end")]
 

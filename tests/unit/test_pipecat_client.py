@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aioresponses import CallbackResult, aioresponses
+from aioresponses import CallbackResult
 from yarl import URL
 
 import agentcloud
@@ -48,17 +48,6 @@ LIST_URL = re.compile(r"^https://api\.pipecat\.daily\.co/v1/agents/my-agent/sess
 def no_key_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PIPECAT_CLOUD_API_KEY", raising=False)
     monkeypatch.delenv("PIPECAT_CLOUD_PUBLIC_KEY", raising=False)
-
-
-@pytest.fixture
-def clock() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-def mocked() -> Any:
-    with aioresponses() as m:
-        yield m
 
 
 @pytest.fixture

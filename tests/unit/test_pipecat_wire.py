@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aioresponses import aioresponses
 
 from agentcloud import (
     Agent,
@@ -89,17 +88,6 @@ def example_of(operation: str, status: int) -> Any:
         if example.operation == operation and example.status == status:
             return example.body
     raise LookupError(operation)
-
-
-@pytest.fixture
-def clock() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-def mocked() -> Any:
-    with aioresponses() as m:
-        yield m
 
 
 @pytest.fixture

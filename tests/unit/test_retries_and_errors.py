@@ -9,7 +9,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aioresponses import aioresponses
 
 from agentcloud import (
     APIError,
@@ -36,17 +35,6 @@ SESSIONS = f"{VIDEOSDK_URL}/ai/v1/ai-deployment-sessions"
 GET_URL = f"{SESSIONS}/s1"
 LIST_URL = re.compile(r"^https://api\.videosdk\.live/ai/v1/ai-deployment-sessions\?.*$")
 DETAILS = fixture("videosdk-fetch-session-details.json")
-
-
-@pytest.fixture
-def clock() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-def mocked() -> Any:
-    with aioresponses() as m:
-        yield m
 
 
 def client_with(clock: FakeTime, **policy: Any) -> VideoSDK:

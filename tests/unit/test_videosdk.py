@@ -8,7 +8,6 @@ from typing import Any
 
 import jwt
 import pytest
-from aioresponses import aioresponses
 
 import agentcloud
 from agentcloud import (
@@ -31,20 +30,9 @@ def utc(text: str) -> datetime:
 
 
 @pytest.fixture
-def clock() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
 async def client(clock: FakeTime) -> Any:
     async with VideoSDK(API_KEY, SECRET, retry=clock.policy()) as vs:
         yield vs
-
-
-@pytest.fixture
-def mocked() -> Any:
-    with aioresponses() as m:
-        yield m
 
 
 async def test_start_example_parses_with_documented_values(client: VideoSDK, mocked: Any) -> None:
