@@ -9,7 +9,8 @@ ISO strings with milliseconds; `duration` is whole seconds.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import jwt
 from aiohttp import web
@@ -17,8 +18,15 @@ from attrs import frozen
 
 from ._lifecycle import Phase
 from ._responses import json_response, videosdk_error
-from ._state import EmulatorState, VideoSDKSessionRecord, WebhookSubscription
+from ._state import (
+    EmulatedDeployment,
+    EmulatorState,
+    VideoSDKSessionRecord,
+    WebhookSubscription,
+)
 from ._timestamps import iso_millis
+
+_Item = TypeVar("_Item")
 
 __all__ = ["VIDEOSDK_WEBHOOK_EVENTS", "VideoSDKApi", "VideoSDKCredentials", "webhook_event_for"]
 
@@ -268,18 +276,7 @@ class VideoSDKApi:
     async def list_sessions(self, request: web.Request) -> web.Response:
         if refusal := self._refuse(request):
             return refusal
-        paging = _paging(request)
-        if isinstance(paging, web.Response):
-            return paging
-        page, per_page = paging
-        listing = self._state.videosdk_listing()
-        chunk = listing[(page - 1) * per_page : page * per_page]
-        return json_response(
-            {
-                "data": [listed_view(session) for session in chunk],
-                "pageInfo": _page_info(len(listing), page, per_page),
-            }
-        )
+        return _page_of(request, self._state.videosdk_listing(), listed_view)
 
     async def get_session(self, request: web.Request) -> web.Response:
         if refusal := self._refuse(request):
@@ -316,28 +313,7 @@ class VideoSDKApi:
     async def list_deployments(self, request: web.Request) -> web.Response:
         if refusal := self._refuse(request):
             return refusal
-        paging = _paging(request)
-        if isinstance(paging, web.Response):
-            return paging
-        page, per_page = paging
-        listing = self._state.deployments_listing()
-        chunk = listing[(page - 1) * per_page : page * per_page]
-        return json_response(
-            {
-                "data": [
-                    {
-                        "id": deployment.id,
-                        "name": deployment.name,
-                        "tag": deployment.latest_tag,
-                        "description": deployment.description,
-                        "status": deployment.status,
-                        "created_at": iso_millis(deployment.created_at),
-                    }
-                    for deployment in chunk
-                ],
-                "pageInfo": _page_info(len(listing), page, per_page),
-            }
-        )
+        return _page_of(request, self._state.deployments_listing(), _listed_deployment)
 
     async def get_deployment(self, request: web.Request) -> web.Response:
         if refusal := self._refuse(request):
@@ -360,3 +336,32 @@ class VideoSDKApi:
     async def public_key(self, request: web.Request) -> web.Response:
         # Public by design: receivers fetch it to verify webhook signatures.
         return json_response({"publicKey": self._public_key_pem})
+
+
+def _listed_deployment(deployment: EmulatedDeployment) -> dict[str, Any]:
+    # The deployment listing says created_at where every other call says createdAt.
+    return {
+        "id": deployment.id,
+        "name": deployment.name,
+        "tag": deployment.latest_tag,
+        "description": deployment.description,
+        "status": deployment.status,
+        "created_at": iso_millis(deployment.created_at),
+    }
+
+
+def _page_of(
+    request: web.Request, listing: Sequence[_Item], view: Callable[[_Item], dict[str, Any]]
+) -> web.Response:
+    """One page of a page/perPage listing in VideoSDK's {data, pageInfo} envelope."""
+    paging = _paging(request)
+    if isinstance(paging, web.Response):
+        return paging
+    page, per_page = paging
+    chunk = listing[(page - 1) * per_page : page * per_page]
+    return json_response(
+        {
+            "data": [view(item) for item in chunk],
+            "pageInfo": _page_info(len(listing), page, per_page),
+        }
+    )
