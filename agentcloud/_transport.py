@@ -343,6 +343,11 @@ class Transport:
                 return None
             if not error.retryable:
                 return None
+        elif isinstance(error, ResponseDecodeError):
+            # A 2xx body that does not parse was cut or mangled on its way; reading again
+            # is harmless for a call that may be repeated, never done for one that creates.
+            if call.mode is not RetryMode.IDEMPOTENT:
+                return None
         else:
             return None
         retry_after = error.retry_after if isinstance(error, APIError) else None

@@ -4,8 +4,9 @@ Each walk either yields every session exactly once and in the vendor's order, or
 typed error after yielding a correct prefix: never a silent short listing, never a
 duplicate, never an untyped exception. Walks run on both providers, with concurrency 1
 and 8, under a seeded 20% mix of every fault kind the emulator has; then under every kind
-but the two that break a 2xx body (those end a walk with ResponseDecodeError by design,
-since the SDK does not retry a decode error), where every walk must complete.
+but the two that break a 2xx body. With the retry policy's ample budget every walk must
+complete, the body-breaking faults included, since a read with an unparsable 2xx body is
+read again.
 """
 
 from __future__ import annotations
@@ -95,9 +96,8 @@ async def test_every_walk_is_whole_and_ordered_or_a_typed_error(
             else:
                 assert isinstance(error, AgentCloudError), f"untyped: {error!r}"
                 outcomes.append(type(error).__name__)
-            if number >= WALKS_UNDER_EVERY_FAULT:
-                assert error is None, f"walk {number} without decode faults failed: {error!r}"
+            assert error is None, f"walk {number} did not complete: {error!r}"
             assert acquired(client) == 0, "a connection was left checked out"
     # The soak really met the faults it claims to survive, and really completed walks.
     assert seen_faults == set(ALL_FAULTS)
-    assert outcomes.count("complete") >= COMPLETE_WALKS
+    assert outcomes == ["complete"] * len(plans)

@@ -277,11 +277,32 @@ async def test_empty_error_body_still_names_the_status(clock: FakeTime, mocked: 
 async def test_success_that_is_not_json_is_a_decode_error(
     clock: FakeTime, mocked: Any, body: str
 ) -> None:
-    mocked.get(GET_URL, status=200, body=body, headers={"x-request-id": "r1"})
+    mocked.get(GET_URL, status=200, body=body, headers={"x-request-id": "r1"}, repeat=True)
     async with client_with(clock) as vs:
         with pytest.raises(ResponseDecodeError) as caught:
             await vs.sessions.get("s1")
     assert caught.value.request_id == "r1"
+    assert len(sent(mocked)) == 4  # a read is tried again, up to max_attempts
+
+
+async def test_a_cut_off_body_on_a_read_is_read_again(clock: FakeTime, mocked: Any) -> None:
+    mocked.get(GET_URL, status=200, body='{"sessionId": "s1", "sta')
+    mocked.get(GET_URL, payload=DETAILS)
+    async with client_with(clock) as vs:
+        session = await vs.sessions.get("s1")
+    assert session.id == DETAILS["sessionId"]
+    assert clock.sleeps == [0.5]
+
+
+async def test_a_start_with_an_unreadable_answer_is_not_sent_again(
+    clock: FakeTime, mocked: Any
+) -> None:
+    mocked.post(f"{SESSIONS}/start", status=200, body="{cut")
+    mocked.get(LIST_URL, payload=listed([]), repeat=True)
+    async with client_with(clock) as vs:
+        with pytest.raises(StartOutcomeUnknownError):
+            await vs.sessions.start(deployment_id="d", tag="v")
+    assert len(sent(mocked, "POST")) == 1
 
 
 @pytest.mark.parametrize(
