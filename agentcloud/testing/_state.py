@@ -9,12 +9,14 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from attrs import Factory, define, frozen
 
 from ._clock import Clock
 from ._lifecycle import Lifecycle, Phase, Timeline
+
+_R = TypeVar("_R")
 
 __all__ = [
     "EmulatedAgent",
@@ -134,6 +136,7 @@ class EmulatorState:
         self.pipecat_sessions: dict[str, PipecatSessionRecord] = {}
         self._active: dict[tuple[Provider, str], SessionRecord] = {}
         self._listeners: list[TransitionListener] = []
+        self._listings: dict[object, tuple[int, list[Any]]] = {}
 
     # ---- ids and listeners
 
@@ -252,8 +255,22 @@ class EmulatorState:
         return session
 
     def videosdk_listing(self) -> list[VideoSDKSessionRecord]:
-        """All VideoSDK sessions, newest first."""
-        return sorted(self.videosdk_sessions.values(), key=_newest_first)
+        """All VideoSDK sessions, newest first (shared: callers must not mutate it)."""
+        return self._sorted_once(
+            "videosdk",
+            len(self.videosdk_sessions),
+            lambda: sorted(self.videosdk_sessions.values(), key=_newest_first),
+        )
+
+    def _sorted_once(self, key: object, count: int, build: Callable[[], list[_R]]) -> list[_R]:
+        # Sessions are only ever added and their sort keys never change, so a listing stays
+        # right until the count changes; re-sorting 10,000 sessions per page made listing
+        # soaks measure the emulator instead of the client.
+        cached = self._listings.get(key)
+        if cached is None or cached[0] != count:
+            cached = (count, build())
+            self._listings[key] = cached
+        return cached[1]
 
     def deployments_listing(self) -> list[EmulatedDeployment]:
         """All deployments, newest first (later additions first on equal times)."""
@@ -326,10 +343,14 @@ class EmulatorState:
         return session
 
     def pipecat_listing(self, agent_name: str) -> list[PipecatSessionRecord]:
-        """One agent's sessions, newest first."""
-        return sorted(
-            (s for s in self.pipecat_sessions.values() if s.agent == agent_name),
-            key=_newest_first,
+        """One agent's sessions, newest first (shared: callers must not mutate it)."""
+        return self._sorted_once(
+            ("pipecat", agent_name),
+            len(self.pipecat_sessions),
+            lambda: sorted(
+                (s for s in self.pipecat_sessions.values() if s.agent == agent_name),
+                key=_newest_first,
+            ),
         )
 
 
