@@ -67,6 +67,11 @@ def _script(value: Iterable[FaultKind | str | None]) -> tuple[FaultKind | None, 
     return tuple(None if kind is None else FaultKind(kind) for kind in value)
 
 
+def _patterns(value: Iterable[str]) -> tuple[str, ...]:
+    # A typed converter (not the bare `tuple`) so type checkers accept any iterable of str.
+    return tuple(value)
+
+
 def _upper(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(method.upper() for method in value)
 
@@ -88,7 +93,7 @@ class FaultPlan:
     rate: float = field(default=0.0, validator=[validators.ge(0.0), validators.le(1.0)])
     seed: int = 0
     kinds: Mapping[FaultKind, float] = field(factory=_all_kinds_equally, converter=_weights)
-    paths: tuple[str, ...] = field(default=(), converter=tuple)
+    paths: tuple[str, ...] = field(default=(), converter=_patterns)
     methods: tuple[str, ...] = field(default=(), converter=_upper)
     script: tuple[FaultKind | None, ...] = field(default=(), converter=_script)
     retry_after: int = field(default=1, validator=validators.ge(0))

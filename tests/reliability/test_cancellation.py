@@ -104,7 +104,7 @@ async def test_cancelled_calls_leak_nothing() -> None:
         stall_seconds=0.3,
         # Not on starts: a start the vendor may or may not have carried out is the start
         # safety suite's subject; here every start's outcome must be knowable.
-        paths=(  # type: ignore[arg-type]  # FaultPlan's attrs converter=tuple
+        paths=(
             "/ai/v1/ai-deployment-sessions",
             "/ai/v1/ai-deployment-sessions/[!s]*",
             "/ai/v1/ai-deployments*",

@@ -90,7 +90,7 @@ async def test_videosdk_starts_are_exactly_the_sessions_created() -> None:
         rate=0.2,
         seed=8,
         kinds=AMBIGUOUS_FAULTS,
-        paths=(STARTS_PATH,),  # type: ignore[arg-type]  # attrs converter=tuple
+        paths=(STARTS_PATH,),
         stall_seconds=STALL_SECONDS,
     )
     async with Emulator(clock=ManualClock(), seed=4, lifecycle=KEEP_RUNNING, faults=plan) as emu:
@@ -162,7 +162,7 @@ async def test_pipecat_start_is_never_carried_out_twice() -> None:
         rate=0.2,
         seed=9,
         kinds=list(FaultKind),  # the 429s too: those are the ones a start may repeat
-        paths=("/v1/public/*",),  # type: ignore[arg-type]
+        paths=("/v1/public/*",),
         stall_seconds=STALL_SECONDS,
     )
     async with Emulator(clock=ManualClock(), seed=5, lifecycle=KEEP_RUNNING, faults=plan) as emu:
@@ -225,7 +225,7 @@ async def test_one_deadline_bounds_a_whole_start() -> None:
     plan = FaultPlan(
         script=[limited, limited, failed] * 3,
         retry_after=4,
-        paths=(STARTS_PATH,),  # type: ignore[arg-type]  # attrs converter=tuple
+        paths=(STARTS_PATH,),
     )
     async with Emulator(clock=ManualClock(), seed=6, lifecycle=KEEP_RUNNING, faults=plan) as emu:
         policy = fast_policy(timer, deadline=10.0, max_attempts=8)
