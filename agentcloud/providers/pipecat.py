@@ -38,6 +38,7 @@ from .._retry import RetryPolicy
 from .._transport import (
     Call,
     ErrorFields,
+    Reply,
     RetryMode,
     default_error_fields,
     outcome_is_ambiguous,
@@ -465,35 +466,30 @@ class PipecatSessions:
 
     async def get(self, session_id: str, *, agent: str | None = None) -> PipecatSession:
         """The session's details, with ``resource_metrics`` and ``meeting_ids``."""
+        name, reply = await self._session_call("sessions.get", "GET", session_id, agent)
+        return _session(reply.data, name)
+
+    async def _session_call(
+        self, operation: str, method: str, session_id: str, agent: str | None
+    ) -> tuple[str, Reply]:
+        """Sends ``method`` to one session's path with the private key; returns the agent."""
         client = self._client
         name, encoded = client.resolve_agent(agent)
         path = f"{_AGENTS}/{encoded}/sessions/{path_segment('session_id', session_id)}"
-        reply = await client.send(
-            Call(
-                operation="sessions.get",
-                method="GET",
-                path=path,
-                authorization=client.private_authorization(),
-            )
+        call = Call(
+            operation=operation,
+            method=method,
+            path=path,
+            authorization=client.private_authorization(),
         )
-        return _session(reply.data, name)
+        return name, await client.send(call)
 
     async def end(self, session_id: str, *, agent: str | None = None) -> PipecatSession:
         """Stops the session (``DELETE``) and returns it as Pipecat reports it: ENDED for
         Pipecat's ``terminated``, with ``raw`` the answer. Retried like a GET; a session
         Pipecat does not know raises NotFoundError."""
-        client = self._client
-        name, encoded = client.resolve_agent(agent)
-        path = f"{_AGENTS}/{encoded}/sessions/{path_segment('session_id', session_id)}"
-        reply = await client.send(
-            Call(
-                operation="sessions.end",
-                method="DELETE",
-                path=path,
-                authorization=client.private_authorization(),
-            )
-        )
-        client.held.discard(session_id)
+        name, reply = await self._session_call("sessions.end", "DELETE", session_id, agent)
+        self._client.held.discard(session_id)
         return _ended_session(reply.data, session_id, name)
 
     def list(
