@@ -4,11 +4,15 @@ and an emulator on a thread of its own for synchronous callers (the CLI)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from agentcloud import RetryPolicy
 from agentcloud.testing import Emulator
@@ -101,3 +105,17 @@ class ThreadedEmulator:
             "PIPECAT_CLOUD_PUBLIC_KEY": emu.pipecat_public_key,
             "PIPECAT_CLOUD_AGENT": "my-agent",
         }
+
+
+def rsa_keypair() -> tuple[rsa.RSAPrivateKey, str]:
+    """A fresh RSA private key and its public key as PEM text, as webhook signers use."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, pem.decode()
+
+
+def rsa_sign(body: bytes, key: rsa.RSAPrivateKey) -> str:
+    """The ``videosdk-signature`` value for ``body``: base64 RSA-SHA256 (PKCS#1 v1.5)."""
+    return base64.b64encode(key.sign(body, padding.PKCS1v15(), hashes.SHA256())).decode()

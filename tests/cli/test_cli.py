@@ -319,6 +319,11 @@ def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> No
         assert fragment in text
 
 
+def agentcloud_argv(*args: str) -> list[str]:
+    """The command line that runs ``agentcloud ARGS`` with this interpreter."""
+    return [sys.executable, "-m", "agentcloud", *args]
+
+
 def run(
     argv: list[str], env: dict[str, str], *, shell: bool = False
 ) -> subprocess.CompletedProcess[str]:
@@ -331,17 +336,7 @@ def run(
 
 def test_subprocess_list_and_get(served: ThreadedEmulator) -> None:
     listing = run(
-        [
-            sys.executable,
-            "-m",
-            "agentcloud",
-            "sessions",
-            "list",
-            "--provider",
-            "videosdk",
-            "--base-url",
-            served.emu.url,
-        ],
+        agentcloud_argv("sessions", "list", "--provider", "videosdk", "--base-url", served.emu.url),
         served.env(),
     )
     assert listing.returncode == 0, listing.stderr
@@ -390,17 +385,7 @@ def _seed_many(emu: Emulator) -> Callable[[], Coroutine[Any, Any, None]]:
 def test_subprocess_missing_credentials(served: ThreadedEmulator) -> None:
     env = {name: "" for name in served.env()}
     result = run(
-        [
-            sys.executable,
-            "-m",
-            "agentcloud",
-            "sessions",
-            "list",
-            "--provider",
-            "pipecat",
-            "--base-url",
-            served.emu.url,
-        ],
+        agentcloud_argv("sessions", "list", "--provider", "pipecat", "--base-url", served.emu.url),
         env,
     )
     assert result.returncode == 3
@@ -412,7 +397,7 @@ def test_emulator_command_serves_and_prints_credentials() -> None:
     import signal
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "agentcloud", "emulator", "--port", "0", "--sessions", "12"],
+        agentcloud_argv("emulator", "--port", "0", "--sessions", "12"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -430,17 +415,7 @@ def test_emulator_command_serves_and_prints_credentials() -> None:
                 printed[name] = value
         assert url.startswith("http://127.0.0.1:")
         listing = run(
-            [
-                sys.executable,
-                "-m",
-                "agentcloud",
-                "sessions",
-                "list",
-                "--provider",
-                "pipecat",
-                "--base-url",
-                url,
-            ],
+            agentcloud_argv("sessions", "list", "--provider", "pipecat", "--base-url", url),
             printed,
         )
         assert listing.returncode == 0, listing.stderr
@@ -460,10 +435,7 @@ def test_ctrl_c_during_a_listing_stops_cleanly(served: ThreadedEmulator) -> None
     served.emu.latency = 0.2  # a slow vendor, so the listing is still going when we interrupt
     served.run(_seed_many(served.emu))
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agentcloud",
+        agentcloud_argv(
             "sessions",
             "list",
             "--provider",
@@ -472,7 +444,7 @@ def test_ctrl_c_during_a_listing_stops_cleanly(served: ThreadedEmulator) -> None
             served.emu.url,
             "--per-page",
             "5",
-        ],
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import random
 from collections.abc import AsyncIterator
@@ -21,29 +20,20 @@ from typing import Any
 
 import aiohttp
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentcloud import InvalidRequestError, WebhookReceiver, WebhookVerificationError
 from agentcloud.webhooks import DEFAULT_MAX_BODY, SIGNATURE_HEADER, SessionEvent, parse
+from tests.helpers import rsa_keypair, rsa_sign
 
-
-def keypair() -> tuple[rsa.RSAPrivateKey, str]:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private, pem.decode()
-
-
-KEY, PUBLIC = keypair()
-OTHER_KEY, _ = keypair()
+KEY, PUBLIC = rsa_keypair()
+OTHER_KEY, _ = rsa_keypair()
 
 
 def sign(body: bytes, key: rsa.RSAPrivateKey = KEY) -> str:
-    return base64.b64encode(key.sign(body, padding.PKCS1v15(), hashes.SHA256())).decode()
+    return rsa_sign(body, key)
 
 
 def delivery(session_id: str, event: str = "ai-deployment-session-started") -> bytes:

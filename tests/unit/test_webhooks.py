@@ -9,8 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from agentcloud import InvalidRequestError, RequestTimeoutError, SessionStatus
 from agentcloud import webhooks as wh
@@ -20,22 +19,14 @@ from agentcloud.webhooks import (
     WebhookVerificationError,
     parse,
 )
+from tests.helpers import rsa_keypair, rsa_sign
 
-
-def _keypair() -> tuple[rsa.RSAPrivateKey, str]:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private, pem.decode()
-
-
-PRIVATE, PUBLIC = _keypair()
-OTHER_PRIVATE, OTHER_PUBLIC = _keypair()
+PRIVATE, PUBLIC = rsa_keypair()
+OTHER_PRIVATE, OTHER_PUBLIC = rsa_keypair()
 
 
 def sign(body: bytes, key: rsa.RSAPrivateKey = PRIVATE) -> str:
-    return base64.b64encode(key.sign(body, padding.PKCS1v15(), hashes.SHA256())).decode()
+    return rsa_sign(body, key)
 
 
 def delivery(event: str, session_id: str = "s1") -> bytes:
