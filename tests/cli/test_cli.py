@@ -343,10 +343,7 @@ def test_subprocess_list_and_get(served: ThreadedEmulator) -> None:
     items = lines(listing.stdout)
     assert len(items) == 30
     got = run(
-        [
-            sys.executable,
-            "-m",
-            "agentcloud",
+        agentcloud_argv(
             "sessions",
             "get",
             items[0]["id"],
@@ -354,7 +351,7 @@ def test_subprocess_list_and_get(served: ThreadedEmulator) -> None:
             "videosdk",
             "--base-url",
             served.emu.url,
-        ],
+        ),
         served.env(),
     )
     assert got.returncode == 0
