@@ -6,7 +6,6 @@ import re
 
 import aiohttp
 import pytest
-from emulator_helpers import pipecat_caller, videosdk_caller
 
 from agentcloud.testing import (
     Emulator,
@@ -15,6 +14,7 @@ from agentcloud.testing import (
     RecordedRequest,
     serve,
 )
+from tests.emulator.helpers import pipecat_caller, videosdk_caller
 
 SESSIONS = "/ai/v1/ai-deployment-sessions"
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from emulator_helpers import pipecat_caller
 
 from agentcloud.testing import Emulator, FaultKind, FaultPlan, ManualClock
+from tests.emulator.helpers import pipecat_caller
 
 START = "/v1/public/my-agent/start"
 AGENT = "/v1/agents/my-agent"

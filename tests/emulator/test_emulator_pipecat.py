@@ -12,9 +12,9 @@ import uuid
 from typing import Any
 
 import pytest
-from emulator_helpers import PipecatCaller
 
 from agentcloud.testing import Emulator, Lifecycle, ManualClock
+from tests.emulator.helpers import PipecatCaller
 
 AGENT = "/v1/agents/my-agent"
 START = "/v1/public/my-agent/start"

@@ -6,9 +6,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from emulator_helpers import VideoSDKCaller, videosdk_example
 
 from agentcloud.testing import Emulator, ManualClock
+from tests.emulator.helpers import VideoSDKCaller, videosdk_example
 
 SESSIONS = "/ai/v1/ai-deployment-sessions"
 DEPLOYMENTS = "/ai/v1/ai-deployments"
