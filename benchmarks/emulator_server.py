@@ -140,7 +140,8 @@ async def _serve(args: argparse.Namespace) -> None:
                 "deployment_id": emulator.videosdk_deployment_id,
             }
         )
-        await _commands(counter, lambda: len(emulator.requests), emulator.clear_requests)
+        log = emulator.requests
+        await _commands(counter, lambda: len(log) + log.dropped, emulator.clear_requests)
     finally:
         await emulator.close()
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ._lifecycle import Lifecycle as Lifecycle
     from ._lifecycle import Phase as Phase
     from ._recording import RecordedRequest as RecordedRequest
+    from ._recording import RequestLog as RequestLog
     from ._serve import serve as serve
     from ._webhooks import WebhookDelivery as WebhookDelivery
 
@@ -42,6 +43,7 @@ _CORE = {
     "Lifecycle": "._lifecycle",
     "Phase": "._lifecycle",
     "RecordedRequest": "._recording",
+    "RequestLog": "._recording",
     "serve": "._serve",
     "WebhookDelivery": "._webhooks",
 }

@@ -15,7 +15,7 @@ from ._clock import Clock, SystemClock
 from ._faults import FaultInjector, FaultPlan
 from ._lifecycle import Lifecycle, Phase
 from ._pipeline import NetworkConditions, build_pipeline
-from ._recording import RecordedRequest
+from ._recording import RequestLog
 from ._seeding import SEED_NEWEST_AT, SeedPlan
 from ._state import SessionBook, SessionRecord
 from ._webhooks import WebhookDelivery, WebhookDispatcher
@@ -25,6 +25,8 @@ __all__ = ["Emulator"]
 
 # Big enough that a vendor's own size limits answer oversized bodies, not aiohttp's.
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
+# Enough for any test's assertions, and a bound on the memory of a long-running emulator.
+DEFAULT_MAX_RECORDED_REQUESTS = 10_000
 
 
 def _served_names(world: World) -> dict[str, str]:
@@ -60,6 +62,8 @@ class Emulator:
     webhook_private_key: RSA key for providers that sign webhooks with one (default: a
         new 2048-bit key).
     webhook_timeout: seconds one webhook POST may take before it is recorded as failed.
+    max_recorded_requests: how many requests `emu.requests` keeps, the newest (default
+        10,000; None keeps all); `emu.requests.dropped` counts the ones let go.
     <provider>_<option>: a provider's own options, such as its credentials (see its
         emulator package); any other keyword is a TypeError.
     """
@@ -76,6 +80,7 @@ class Emulator:
         faults: FaultPlan | None = None,
         webhook_private_key: rsa.RSAPrivateKey | None = None,
         webhook_timeout: float = 5.0,
+        max_recorded_requests: int | None = DEFAULT_MAX_RECORDED_REQUESTS,
         **provider_options: Any,
     ) -> None:
         self.host = host
@@ -88,7 +93,7 @@ class Emulator:
         self._conditions = NetworkConditions()
         self.latency = latency
         self.faults = faults
-        self._requests: list[RecordedRequest] = []
+        self._requests = RequestLog(max_recorded_requests)
 
         modules = load_world_modules()
         options = world_options(modules, provider_options)
@@ -295,12 +300,13 @@ class Emulator:
         self._conditions.latency = seconds
 
     @property
-    def requests(self) -> list[RecordedRequest]:
-        """Every request received, oldest first, credentials redacted."""
+    def requests(self) -> RequestLog:
+        """The requests received, oldest first, credentials redacted: a list-like log of
+        the newest `max_recorded_requests`, with `.dropped` counting older ones let go."""
         return self._requests
 
     def clear_requests(self) -> None:
-        """Empty the request log."""
+        """Empty the request log (and zero its count of dropped requests)."""
         self._requests.clear()
 
     @property

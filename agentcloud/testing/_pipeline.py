@@ -20,7 +20,7 @@ from attrs import define, field
 
 from ._clock import Clock
 from ._faults import FaultInjector, FaultKind
-from ._recording import RecordedRequest, parse_body, redact_headers
+from ._recording import RecordedRequest, RequestLog, parse_body, redact_headers
 from ._world import ErrorShapes, Refusal
 
 __all__ = ["NetworkConditions", "build_pipeline"]
@@ -111,7 +111,7 @@ def build_pipeline(
     conditions: NetworkConditions,
     clock: Clock,
     tick: Callable[[], None],
-    log: list[RecordedRequest],
+    log: RequestLog,
     secrets: Iterable[str],
     shapes_of: Callable[[str], ErrorShapes],
 ) -> Middleware:

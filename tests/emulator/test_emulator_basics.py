@@ -17,6 +17,7 @@ from agentcloud.testing import (
 from tests.emulator.helpers import pipecat_caller, videosdk_caller
 
 SESSIONS = "/ai/v1/ai-deployment-sessions"
+PUBLIC_KEY = "/v2/public/rsa-public-key"
 
 
 async def test_url_credentials_and_seeded_world() -> None:
@@ -93,6 +94,28 @@ async def test_every_request_is_recorded_with_credentials_redacted(
             assert secret not in text
     emu.clear_requests()
     assert emu.requests == []
+
+
+async def test_the_request_log_keeps_the_newest_and_counts_the_dropped(
+    clock: ManualClock, http: aiohttp.ClientSession
+) -> None:
+    async with Emulator(clock=clock, max_recorded_requests=3) as emu:
+        for number in range(5):
+            async with http.get(emu.url + PUBLIC_KEY, params={"n": str(number)}):
+                pass
+        log = emu.requests
+        assert (len(log), log.dropped) == (3, 2)
+        assert [r.query["n"] for r in log] == ["2", "3", "4"]
+        assert (log[0].query["n"], log[-1].query["n"]) == ("2", "4")
+        assert [r.query["n"] for r in log[1:]] == ["3", "4"]
+        assert [r.query["n"] for r in log[::-1]] == ["4", "3", "2"]
+        assert log == list(log)
+        assert log != list(log)[:2]
+        emu.clear_requests()
+        assert (emu.requests, emu.requests.dropped) == ([], 0)
+    assert Emulator().requests.limit == 10_000
+    with pytest.raises(ValueError, match="limit"):
+        Emulator(max_recorded_requests=-1)
 
 
 async def test_faults_are_recorded(emu: Emulator, http: aiohttp.ClientSession) -> None:
