@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
@@ -11,6 +10,7 @@ from typing import Any, overload
 from attrs import frozen
 
 from ._faults import FaultKind
+from ._json import decode_json
 
 __all__ = ["REDACTED", "RecordedRequest", "RequestLog", "parse_body", "redact_headers"]
 
@@ -109,10 +109,10 @@ def redact_headers(headers: Iterable[tuple[str, str]], secrets: Iterable[str]) -
 
 
 def parse_body(raw: bytes) -> Any:
+    """The body as a test wants to see it: JSON decoded, else its text, None if empty."""
     if not raw:
         return None
-    text = raw.decode("utf-8", errors="replace")
     try:
-        return json.loads(text)
+        return decode_json(raw)
     except ValueError:
-        return text
+        return raw.decode("utf-8", errors="replace")
