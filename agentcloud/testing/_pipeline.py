@@ -132,6 +132,7 @@ def build_pipeline(
             RecordedRequest(
                 method=request.method,
                 path=request.path,
+                raw_path=request.raw_path.partition("?")[0],
                 query={key: request.query.getone(key) for key in request.query},
                 headers=redact_headers(request.headers.items(), hidden),
                 body=parse_body(raw),

@@ -24,6 +24,7 @@ class RecordedRequest:
 
     method: str
     path: str
+    """The path, percent-decoded (as routes and fault patterns see it)."""
     query: Mapping[str, str]
     headers: Mapping[str, str]
     body: Any
@@ -33,6 +34,8 @@ class RecordedRequest:
     """The emulator clock's time on arrival."""
     fault: FaultKind | None
     """The fault this request was given, if any."""
+    raw_path: str = ""
+    """The path exactly as sent, percent-encoding intact (`%2F` stays `%2F`), no query."""
 
 
 class RequestLog(Sequence[RecordedRequest]):

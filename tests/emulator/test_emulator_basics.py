@@ -6,6 +6,7 @@ import re
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from agentcloud.testing import (
     Emulator,
@@ -116,6 +117,18 @@ async def test_the_request_log_keeps_the_newest_and_counts_the_dropped(
     assert Emulator().requests.limit == 10_000
     with pytest.raises(ValueError, match="limit"):
         Emulator(max_recorded_requests=-1)
+
+
+async def test_the_raw_path_keeps_its_percent_encoding(
+    emu: Emulator, http: aiohttp.ClientSession
+) -> None:
+    url = URL(emu.url + SESSIONS + "/a%2Fb%20c?page=1", encoded=True)
+    async with http.get(url, headers={"Authorization": emu.videosdk_token()}):
+        pass
+    [recorded] = emu.requests
+    assert recorded.raw_path == SESSIONS + "/a%2Fb%20c"
+    assert recorded.path == SESSIONS + "/a/b c"
+    assert dict(recorded.query) == {"page": "1"}
 
 
 async def test_faults_are_recorded(emu: Emulator, http: aiohttp.ClientSession) -> None:
