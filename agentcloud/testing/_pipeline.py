@@ -169,6 +169,8 @@ def build_pipeline(
             return shapes.rate_limited_response(None)
         if fault is FaultKind.SERVER_ERROR:
             return _server_error(shapes)
+        if fault is FaultKind.REQUEST_TIMEOUT:
+            return shapes.error_response(Refusal(408, "Request Timeout"))
         if fault is not None and (gateway := _GATEWAY_FAULTS.get(fault)):
             return _gateway_page(*gateway)
 
