@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import aiohttp
 import pytest
@@ -193,9 +195,24 @@ async def test_the_plugin_fixture_yields_a_started_emulator(
         assert body["name"] == "my-agent"
 
 
-def test_the_plugin_falls_back_without_pytest_asyncio(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
+def test_loading_the_plugin_imports_no_emulator() -> None:
+    # A fresh interpreter: this one has long imported the emulator.
+    probe = (
+        "import sys, agentcloud.testing.pytest_plugin\n"
+        "print(sorted(m for m in sys.modules if m.startswith(HEAVY)))"
+    )
+    heavy = ("agentcloud.testing._", "aiohttp.web", "jwt", "cryptography")
+    result = subprocess.run(
+        [sys.executable, "-c", f"HEAVY = {heavy!r}\n{probe}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"
 
+
+def test_the_plugin_falls_back_without_pytest_asyncio(monkeypatch: pytest.MonkeyPatch) -> None:
     from agentcloud.testing import pytest_plugin
 
     monkeypatch.setitem(sys.modules, "pytest_asyncio", None)  # makes the import fail
