@@ -51,7 +51,7 @@ _CORE = {
 
 def _provider_exports() -> dict[str, Any]:
     """Every name a provider's emulator package re-exports here, with its module."""
-    from ._world import load_world_modules
+    from ._registry import load_world_modules
 
     return {name: module.module for module in load_world_modules() for name in module.exports}
 

@@ -14,12 +14,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ._clock import Clock, SystemClock
 from ._faults import FaultInjector, FaultPlan
 from ._lifecycle import Lifecycle, Phase
-from ._pipeline import NetworkConditions, build_pipeline
+from ._pipeline import NetworkConditions, Router, build_pipeline
 from ._recording import RequestLog
+from ._registry import load_world_modules, world_options
 from ._seeding import SEED_NEWEST_AT, SeedPlan
 from ._state import SessionBook, SessionRecord
 from ._webhooks import WebhookDelivery, WebhookDispatcher
-from ._world import Router, World, WorldContext, load_world_modules, world_options
+from ._world import World, WorldContext
 
 __all__ = ["Emulator"]
 

@@ -3,6 +3,8 @@
 Order matters: a request is recorded and its fault drawn on arrival, so the log and the
 fault sequence follow arrival order; latency and faults apply next; the state's timers are
 brought up to date just before the handler runs, so every answer reflects the clock.
+Faults, router errors and refusals are answered in the error shapes of the world that owns
+the path (`Router`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import asyncio
 import socket
 import struct
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 
 from aiohttp import web
@@ -20,10 +22,11 @@ from attrs import define, field
 
 from ._clock import Clock
 from ._faults import FaultInjector, FaultKind
+from ._json import json_response
 from ._recording import RecordedRequest, RequestLog, parse_body, redact_headers
-from ._world import ErrorShapes, Refusal
+from ._world import ErrorShapes, Refusal, World
 
-__all__ = ["NetworkConditions", "build_pipeline"]
+__all__ = ["NetworkConditions", "PlainErrors", "Router", "build_pipeline"]
 
 # Gateway errors come from a load balancer in front of the vendor, so they are HTML.
 _GATEWAY_FAULTS = {
@@ -49,6 +52,34 @@ class NetworkConditions:
         except TimeoutError:
             return False
         return True
+
+
+class PlainErrors:
+    """The shape of errors on a path no world claims: ``{"message": ...}``."""
+
+    server_error_message = "Internal server error"
+
+    def error_response(self, refusal: Refusal) -> web.Response:
+        return json_response({"message": refusal.message}, status=refusal.status)
+
+    def rate_limited_response(self, retry_after: int | None) -> web.Response:
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        return json_response({"message": "Rate limit exceeded"}, status=429, headers=headers)
+
+
+class Router:
+    """Which world owns a path: the longest claimed prefix wins."""
+
+    def __init__(self, worlds: Sequence[World]) -> None:
+        claims = [(prefix, world) for world in worlds for prefix in world.path_prefixes]
+        self._claims = sorted(claims, key=lambda claim: -len(claim[0]))
+        self._unclaimed = PlainErrors()
+
+    def owner(self, path: str) -> ErrorShapes:
+        for prefix, world in self._claims:
+            if path.startswith(prefix):
+                return world
+        return self._unclaimed
 
 
 def _drop_connection(request: web.Request) -> web.Response:

@@ -12,6 +12,7 @@ core imports that module and looks up one name in it:
     vendor's constructor options.
 
 and, optionally, ``EXPORTS``: names of that module which ``agentcloud.testing`` re-exports.
+(`agentcloud.testing._registry` finds and builds the worlds.)
 
 The core serves every world on one aiohttp server: a request goes to the world owning the
 longest of its ``path_prefixes`` that starts the path (a world owning "/" answers every
@@ -21,9 +22,6 @@ path no other world claims). Faults, router errors (unknown path, wrong method) 
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -31,23 +29,10 @@ from aiohttp import web
 from attrs import frozen
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ._json import json_response
 from ._state import SessionBook, SessionRecord
 from ._webhooks import WebhookDispatcher
 
-__all__ = [
-    "ErrorShapes",
-    "PlainErrors",
-    "Refusal",
-    "Router",
-    "World",
-    "WorldContext",
-    "WorldModule",
-    "load_world_modules",
-    "world_options",
-]
-
-logger = logging.getLogger("agentcloud")
+__all__ = ["ErrorShapes", "Refusal", "World", "WorldContext"]
 
 
 class Refusal(Exception):
@@ -104,19 +89,6 @@ class ErrorShapes(Protocol):
         ...
 
 
-class PlainErrors:
-    """The shape of errors on a path no world claims: ``{"message": ...}``."""
-
-    server_error_message = "Internal server error"
-
-    def error_response(self, refusal: Refusal) -> web.Response:
-        return json_response({"message": refusal.message}, status=refusal.status)
-
-    def rate_limited_response(self, retry_after: int | None) -> web.Response:
-        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
-        return json_response({"message": "Rate limit exceeded"}, status=429, headers=headers)
-
-
 class World(ErrorShapes, Protocol):
     """One vendor's emulated cloud: its records, its wire and its manners.
 
@@ -163,91 +135,3 @@ class World(ErrorShapes, Protocol):
     def environment(self) -> dict[str, str]:
         """Environment variables that point the vendor's tools at the emulator."""
         ...
-
-
-@frozen(kw_only=True)
-class WorldModule:
-    """A registered provider whose emulator module was found."""
-
-    provider: str
-    world: Callable[..., World]
-    exports: tuple[str, ...]
-    module: Any
-
-
-def load_world_modules() -> tuple[WorldModule, ...]:
-    """Every registered provider's emulator module, in registry order.
-
-    A provider without one is skipped; one whose module cannot be imported is skipped with
-    a warning, as the registry treats a broken plug-in.
-    """
-    from agentcloud.providers import provider_infos
-
-    found: list[WorldModule] = []
-    for info in provider_infos():
-        if info.emulator is None:
-            continue
-        try:
-            module = importlib.import_module(info.emulator)
-            world = module.World
-        except (ImportError, AttributeError):
-            logger.warning("could not load the emulator of provider %r", info.name, exc_info=True)
-            continue
-        if getattr(world, "name", None) != info.name:
-            logger.warning(
-                "the emulator of provider %r names itself %r; it is not served",
-                info.name,
-                getattr(world, "name", None),
-            )
-            continue
-        found.append(
-            WorldModule(
-                provider=info.name,
-                world=world,
-                exports=tuple(getattr(module, "EXPORTS", ())),
-                module=module,
-            )
-        )
-    return tuple(found)
-
-
-def world_options(
-    modules: Sequence[WorldModule], options: Mapping[str, Any]
-) -> dict[str, dict[str, Any]]:
-    """`Emulator` keywords ``<provider>_<option>`` sorted out per provider.
-
-    A keyword that no world's constructor takes is a TypeError, as for any function.
-    """
-    per_provider: dict[str, dict[str, Any]] = {module.provider: {} for module in modules}
-    # Longest names first, so a provider named like the prefix of another never steals.
-    by_length = sorted(modules, key=lambda module: -len(module.provider))
-    for keyword, value in options.items():
-        owner = next(
-            (module for module in by_length if keyword.startswith(module.provider + "_")),
-            None,
-        )
-        option = keyword[len(owner.provider) + 1 :] if owner else ""
-        if owner is None or option not in _keyword_options(owner.world):
-            raise TypeError(f"Emulator() got an unexpected keyword argument {keyword!r}")
-        per_provider[owner.provider][option] = value
-    return per_provider
-
-
-def _keyword_options(world: Callable[..., World]) -> frozenset[str]:
-    parameters = inspect.signature(world).parameters.values()
-    return frozenset(p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)
-
-
-class Router:
-    """Which world owns a path: the longest claimed prefix wins."""
-
-    def __init__(self, worlds: Sequence[World]) -> None:
-        claims = [(prefix, world) for world in worlds for prefix in world.path_prefixes]
-        self._claims = sorted(claims, key=lambda claim: -len(claim[0]))
-        self._unclaimed = PlainErrors()
-
-    def owner(self, path: str) -> ErrorShapes:
-        for prefix, world in self._claims:
-            if path.startswith(prefix):
-                return world
-        return self._unclaimed
