@@ -85,6 +85,7 @@ class Emulator:
         **provider_options: Any,
     ) -> None:
         self.host = host
+        """The address it listens on."""
         self._requested_port = port
         self._port: int | None = None
         self.clock: Clock = clock or SystemClock()

@@ -173,6 +173,20 @@ def test_its_exports_are_reexported(acme_registered: None) -> None:
         vars(agentcloud.testing).pop("AcmeSession", None)  # resolved once, then cached
 
 
+async def test_only_registered_providers_are_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(agentcloud.providers, "provider_infos", lambda: (ACME,))
+    async with Emulator() as emu:
+        assert list(emu.worlds) == ["acme"]
+        assert not hasattr(emu, "videosdk_api_key")
+        # No world claims the path: the core answers in a plain shape of its own.
+        assert await get(emu, "/ai/v1/ai-deployment-sessions") == (
+            404,
+            {"message": "API endpoint not found"},
+        )
+        with pytest.raises(ValueError, match="unknown provider 'videosdk'"):
+            emu.seed_sessions("videosdk", 1)
+
+
 def test_a_world_naming_itself_otherwise_is_not_served(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
