@@ -15,7 +15,7 @@ with one JSON line on standard output:
 fixed body, to measure what the emulator's own work adds to a figure.
 
 What differs from ``agentcloud emulator`` is for speed and invisible on the wire: the
-quicker paths of ``_speedups`` (listings sorted once, ended sessions rendered once), and
+quicker path of ``_speedups`` (ended VideoSDK sessions rendered once), and
 ``--instant-sessions``, which gives new sessions a zero-length life so that sessions started
 by the thousand do not pile up in the emulator's active set, which it walks on every
 request.
@@ -140,7 +140,8 @@ async def _serve(args: argparse.Namespace) -> None:
                 "deployment_id": emulator.videosdk_deployment_id,
             }
         )
-        await _commands(counter, lambda: len(emulator.requests), emulator.clear_requests)
+        log = emulator.requests
+        await _commands(counter, lambda: len(log) + log.dropped, emulator.clear_requests)
     finally:
         await emulator.close()
 

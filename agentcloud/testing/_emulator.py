@@ -1,54 +1,58 @@
-"""The Emulator: both vendors' APIs on one real aiohttp server on a loopback port."""
+"""The Emulator: every registered agent cloud on one real aiohttp server on a loopback port."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
-import time
-from collections.abc import Callable, Iterable
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from types import MappingProxyType, TracebackType
+from typing import Any
 
-import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ._clock import Clock, SystemClock
 from ._faults import FaultInjector, FaultPlan
 from ._lifecycle import Lifecycle, Phase
-from ._pipecat_api import PipecatApi, PipecatCredentials
-from ._pipeline import NetworkConditions, build_pipeline
-from ._recording import RecordedRequest
-from ._seeding import SEED_NEWEST_AT, seed_sessions
-from ._state import (
-    EmulatedAgent,
-    EmulatedDeployment,
-    EmulatorState,
-    Provider,
-    SessionRecord,
-    VideoSDKSessionRecord,
-)
-from ._videosdk_api import VideoSDKApi, VideoSDKCredentials, webhook_event_for
-from ._webhooks import WebhookDelivery, WebhookDispatcher, WebhookSigner
+from ._pipeline import NetworkConditions, Router, build_pipeline
+from ._recording import RequestLog
+from ._registry import load_world_modules, world_options
+from ._seeding import SEED_NEWEST_AT, SeedPlan
+from ._state import SessionBook, SessionRecord
+from ._webhooks import WebhookDelivery, WebhookDispatcher
+from ._world import World, WorldContext
 
-if TYPE_CHECKING:
-    from agentcloud import PipecatCloud, VideoSDK
+__all__ = ["Emulator"]
 
-__all__ = ["DEFAULT_AGENT", "Emulator"]
-
-DEFAULT_AGENT = "my-agent"
-DEFAULT_TAG = "v1.0"
-# Big enough to answer oversized Pipecat bodies with the vendor's 413, not aiohttp's.
+# Big enough that a vendor's own size limits answer oversized bodies, not aiohttp's.
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
+# Enough for any test's assertions, and a bound on the memory of a long-running emulator.
+DEFAULT_MAX_RECORDED_REQUESTS = 10_000
+
+
+def _served_names(world: World) -> dict[str, str]:
+    """Emulator attribute name -> world attribute name, for one world."""
+    names = {world.name: "client"}
+    for attribute in world.attributes:
+        if attribute.startswith("add_"):
+            names[f"add_{world.name}_{attribute.removeprefix('add_')}"] = attribute
+        else:
+            names[f"{world.name}_{attribute}"] = attribute
+    return names
 
 
 class Emulator:
-    """VideoSDK Agent Cloud and Pipecat Cloud, emulated on http://127.0.0.1:PORT.
+    """Every registered agent cloud, emulated on http://127.0.0.1:PORT.
 
-    `async with Emulator() as emu:` starts it on a free port. It is seeded with one ready
-    Pipecat agent, "my-agent", and one VideoSDK deployment, `emu.videosdk_deployment_id`,
-    tagged "v1.0". Credentials are random unless given.
+    `async with Emulator() as emu:` starts it on a free port. Each provider in the
+    registry (`agentcloud.providers`) that names an emulator module is served, seeded with
+    what a first session needs; credentials are random unless given.
+
+    A provider's own names are served as ``emu.<provider>_<name>`` (credentials, seeded
+    ids, helpers) and ``emu.add_<provider>_<thing>(...)``, beside a client factory
+    ``emu.<provider>(**kwargs)`` returning the SDK's client wired to the emulator; each
+    provider's emulator package (``agentcloud.testing.<provider>``) lists its names, and
+    ``dir(emu)`` shows them all.
 
     host, port: where to listen (port 0 picks a free one).
     clock: drives session timers and timestamps; a `ManualClock` makes tests deterministic.
@@ -56,10 +60,13 @@ class Emulator:
     lifecycle: default session timers (`Lifecycle`); deployments and agents may override.
     latency: real seconds every request waits before it is handled (`emu.latency`).
     faults: a `FaultPlan`, or None (`emu.faults`, changeable while running).
-    videosdk_api_key, videosdk_secret, pipecat_api_key, pipecat_public_key: credentials.
-    pipecat_max_sessions: active-session cap of the seeded agent (then 429 at capacity).
-    webhook_private_key: RSA key that signs webhooks (default: a new 2048-bit key).
+    webhook_private_key: RSA key for providers that sign webhooks with one (default: a
+        new 2048-bit key).
     webhook_timeout: seconds one webhook POST may take before it is recorded as failed.
+    max_recorded_requests: how many requests `emu.requests` keeps, the newest (default
+        10,000; None keeps all); `emu.requests.dropped` counts the ones let go.
+    <provider>_<option>: a provider's own options, such as its credentials (see its
+        emulator package); any other keyword is a TypeError.
     """
 
     def __init__(
@@ -72,53 +79,75 @@ class Emulator:
         lifecycle: Lifecycle | None = None,
         latency: float = 0.0,
         faults: FaultPlan | None = None,
-        videosdk_api_key: str | None = None,
-        videosdk_secret: str | None = None,
-        pipecat_api_key: str | None = None,
-        pipecat_public_key: str | None = None,
-        pipecat_max_sessions: int | None = None,
         webhook_private_key: rsa.RSAPrivateKey | None = None,
         webhook_timeout: float = 5.0,
+        max_recorded_requests: int | None = DEFAULT_MAX_RECORDED_REQUESTS,
+        **provider_options: Any,
     ) -> None:
         self.host = host
+        """The address it listens on."""
         self._requested_port = port
         self._port: int | None = None
         self.clock: Clock = clock or SystemClock()
-        self.videosdk_api_key = videosdk_api_key or secrets.token_hex(16)
-        self.videosdk_secret = videosdk_secret or secrets.token_hex(32)
-        self.pipecat_api_key = pipecat_api_key or f"sk_{secrets.token_urlsafe(24)}"
-        self.pipecat_public_key = pipecat_public_key or f"pk_{secrets.token_urlsafe(24)}"
-
-        self._state = EmulatorState(clock=self.clock, lifecycle=lifecycle or Lifecycle(), seed=seed)
-        self._state.add_listener(self._on_transition)
-        self._signer = WebhookSigner(webhook_private_key)
-        self._dispatcher = WebhookDispatcher(signer=self._signer, timeout=webhook_timeout)
+        """The clock that drives session timers and timestamps."""
+        self._book = SessionBook(clock=self.clock, lifecycle=lifecycle or Lifecycle(), seed=seed)
+        self._dispatcher = WebhookDispatcher(timeout=webhook_timeout)
         self._conditions = NetworkConditions()
         self.latency = latency
         self.faults = faults
-        self.requests: list[RecordedRequest] = []
-        """Every request received, oldest first, credentials redacted."""
+        self._requests = RequestLog(max_recorded_requests)
 
-        self._videosdk_api = VideoSDKApi(
-            state=self._state,
-            credentials=VideoSDKCredentials(
-                api_key=self.videosdk_api_key, secret=self.videosdk_secret
-            ),
-            public_key_pem=self._signer.public_key_pem,
+        modules = load_world_modules()
+        options = world_options(modules, provider_options)
+        context = WorldContext(
+            sessions=self._book,
+            webhooks=self._dispatcher,
+            base_url=lambda: self.url,
+            webhook_private_key=webhook_private_key,
         )
-        self._pipecat_api = PipecatApi(
-            state=self._state,
-            credentials=PipecatCredentials(
-                private_key=self.pipecat_api_key, public_key=self.pipecat_public_key
-            ),
-        )
-        self.videosdk_deployment_id = self.add_videosdk_deployment(name="emulated-deployment").id
-        self.add_pipecat_agent(DEFAULT_AGENT, max_sessions=pipecat_max_sessions)
+        worlds = {
+            module.provider: module.world(context, **options[module.provider])
+            for module in modules
+        }
+        # Every world exists before any is seeded, so seeding may draw ids in a fixed order.
+        for world in worlds.values():
+            world.seed_world()
+        self._worlds: Mapping[str, World] = MappingProxyType(worlds)
+        self._served: dict[str, tuple[World, str]] = {
+            served: (world, attribute)
+            for world in worlds.values()
+            for served, attribute in _served_names(world).items()
+        }
+        self._book.add_listener(self._wake_timer_driver)
 
         self._runner: web.AppRunner | None = None
         self._timer_task: asyncio.Task[None] | None = None
         self._timers_changed = asyncio.Event()
         self._driver_due: float | None = None
+
+    # ---- a provider's own names
+
+    def __getattr__(self, name: str) -> Any:
+        served = self.__dict__.get("_served", {}).get(name)
+        if served is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        world, attribute = served
+        return getattr(world, attribute)
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *self._served})
+
+    @property
+    def worlds(self) -> Mapping[str, World]:
+        """Each served provider's world (its records and wire), by provider name."""
+        return self._worlds
+
+    def environment(self) -> dict[str, str]:
+        """Environment variables that point each provider's tools at this emulator."""
+        variables: dict[str, str] = {}
+        for world in self._worlds.values():
+            variables.update(world.environment())
+        return variables
 
     # ---- lifecycle of the server itself
 
@@ -127,19 +156,22 @@ class Emulator:
         if self._runner is not None:
             return
         self._conditions.closing = asyncio.Event()
+        router = Router(list(self._worlds.values()))
         app = web.Application(
             middlewares=[
                 build_pipeline(
                     conditions=self._conditions,
                     clock=self.clock,
-                    tick=self._state.tick,
-                    log=self.requests,
+                    tick=self._book.tick,
+                    log=self._requests,
                     secrets=self._secrets(),
+                    shapes_of=router.owner,
                 )
             ],
             client_max_size=MAX_REQUEST_BYTES,
         )
-        app.add_routes(self._videosdk_api.routes() + self._pipecat_api.routes())
+        for world in self._worlds.values():
+            app.add_routes(world.routes())
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self._requested_port)
@@ -181,6 +213,7 @@ class Emulator:
 
     @property
     def port(self) -> int:
+        """The port it listens on; RuntimeError before it is started."""
         if self._port is None:
             raise RuntimeError("the emulator is not started")
         return self._port
@@ -191,161 +224,59 @@ class Emulator:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    # ---- clients wired to this emulator
-
-    def videosdk(self, **kwargs: Any) -> VideoSDK:
-        from agentcloud import VideoSDK
-
-        return VideoSDK(
-            api_key=self.videosdk_api_key,
-            secret=self.videosdk_secret,
-            base_url=self.url,
-            **kwargs,
-        )
-
-    def pipecat(self, **kwargs: Any) -> PipecatCloud:
-        from agentcloud import PipecatCloud
-
-        kwargs.setdefault("agent", DEFAULT_AGENT)
-        return PipecatCloud(
-            api_key=self.pipecat_api_key,
-            public_key=self.pipecat_public_key,
-            base_url=self.url,
-            **kwargs,
-        )
-
-    def videosdk_token(
-        self,
-        *,
-        ttl: float = 3600.0,
-        roles: Iterable[str] = ("crawler",),
-        api_key: str | None = None,
-        secret: str | None = None,
-    ) -> str:
-        """A VideoSDK server token for raw HTTP calls, shaped like VideoSDK's own SDK mints."""
-        now = int(time.time())
-        payload = {
-            "apikey": api_key or self.videosdk_api_key,
-            "permissions": ["allow_join", "allow_mod"],
-            "version": 2,
-            "roles": list(roles),
-            "iat": now,
-            "exp": now + int(ttl),
-        }
-        return jwt.encode(payload, secret or self.videosdk_secret, algorithm="HS256")
-
     # ---- the emulated world
-
-    @property
-    def pipecat_organization_id(self) -> str:
-        return self._state.organization_id
-
-    @property
-    def videosdk_webhook_public_key(self) -> str:
-        """PEM public key that verifies `videosdk-signature` (also at /v2/public/rsa-public-key)."""
-        return self._signer.public_key_pem
 
     @property
     def lifecycle(self) -> Lifecycle:
         """Timers of sessions whose deployment or agent sets none; may be replaced any time."""
-        return self._state.lifecycle
+        return self._book.lifecycle
 
     @lifecycle.setter
     def lifecycle(self, value: Lifecycle) -> None:
-        self._state.lifecycle = value
+        self._book.lifecycle = value
 
-    def add_videosdk_deployment(
-        self,
-        *,
-        name: str,
-        description: str = "",
-        tags: Iterable[str] = (DEFAULT_TAG,),
-        fail_sessions: bool = False,
-        lifecycle: Lifecycle | None = None,
-    ) -> EmulatedDeployment:
-        """Add a VideoSDK deployment; its attributes may be changed later."""
-        return self._state.add_deployment(
-            name=name,
-            description=description,
-            tags=tags,
-            fail_sessions=fail_sessions,
-            lifecycle=lifecycle,
-        )
-
-    def videosdk_deployment(self, deployment_id: str) -> EmulatedDeployment:
-        return self._state.deployments[deployment_id]
-
-    def add_pipecat_agent(
-        self,
-        name: str,
-        *,
-        ready: bool = True,
-        max_sessions: int | None = None,
-        fail_sessions: bool = False,
-        lifecycle: Lifecycle | None = None,
-        region: str = "us-west",
-    ) -> EmulatedAgent:
-        """Add a Pipecat agent; `max_sessions` caps its active sessions (then 429)."""
-        return self._state.add_agent(
-            name=name,
-            ready=ready,
-            max_sessions=max_sessions,
-            fail_sessions=fail_sessions,
-            lifecycle=lifecycle,
-            region=region,
-        )
-
-    def pipecat_agent(self, name: str) -> EmulatedAgent:
-        return self._state.agents[name]
+    def _world(self, provider: str) -> World:
+        world = self._worlds.get(provider)
+        if world is None:
+            raise ValueError(f"unknown provider {provider!r}; one of {', '.join(self._worlds)}")
+        return world
 
     def seed_sessions(
         self,
-        provider: Provider,
+        provider: str,
         count: int,
         *,
         seed: int = 0,
-        agent: str = DEFAULT_AGENT,
-        deployment_id: str | None = None,
-        tag: str | None = None,
         newest_at: float = SEED_NEWEST_AT,
         spacing: float = 60.0,
         running: int = 0,
+        **options: Any,
     ) -> list[str]:
         """Add `count` past sessions (ids and times fixed by `seed`); returns ids, newest first.
 
-        VideoSDK sessions go to `deployment_id` (default: the seeded deployment), Pipecat
-        ones to `agent`. The newest `running` of them are left running until ended.
+        They are created `spacing` seconds apart, the newest at `newest_at`; the newest
+        `running` of them are left running until ended, the rest have ended (about one in
+        ten failed). `options` say where they belong, per provider (a deployment and tag,
+        an agent...; see its emulator package); by default, the seeded one.
         """
-        return seed_sessions(
-            self._state,
-            provider,
-            count,
-            seed=seed,
-            agent=self._state.agents[agent] if provider == "pipecat" else None,
-            deployment=self._state.deployments[deployment_id or self.videosdk_deployment_id]
-            if provider == "videosdk"
-            else None,
-            tag=tag,
-            newest_at=newest_at,
-            spacing=spacing,
-            running=running,
+        plan = SeedPlan(
+            count=count, seed=seed, newest_at=newest_at, spacing=spacing, running=running
         )
+        return self._world(provider).seed_sessions(plan, **options)
 
-    def add_phase_listener(self, listener: Callable[[Provider, str, Phase], None]) -> None:
+    def add_phase_listener(self, listener: Callable[[str, str, Phase], None]) -> None:
         """Call `listener(provider, session_id, phase)` whenever a session enters a phase."""
-        self._state.add_listener(
+        self._book.add_listener(
             lambda session, phase: listener(session.provider, session.id, phase)
         )
 
-    def session_phase(self, provider: Provider, session_id: str) -> Phase:
-        """Where a session is in its lifecycle, as of the clock's current time."""
-        self._state.tick()
-        record: SessionRecord
-        if provider == "videosdk":
-            record = self._state.videosdk_sessions[session_id]
-        else:
-            record = self._state.pipecat_sessions[session_id]
-        return record.timeline.phase
+    def session_phase(self, provider: str, session_id: str) -> Phase:
+        """Where a session is in its lifecycle, as of the clock's current time.
+
+        KeyError when the provider has no session with that id.
+        """
+        self._book.tick()
+        return self._world(provider).sessions[session_id].timeline.phase
 
     # ---- network knobs and logs
 
@@ -370,8 +301,15 @@ class Emulator:
             raise ValueError("latency must be >= 0")
         self._conditions.latency = seconds
 
+    @property
+    def requests(self) -> RequestLog:
+        """The requests received, oldest first, credentials redacted: a list-like log of
+        the newest `max_recorded_requests`, with `.dropped` counting older ones let go."""
+        return self._requests
+
     def clear_requests(self) -> None:
-        self.requests.clear()
+        """Empty the request log (and zero its count of dropped requests)."""
+        self._requests.clear()
 
     @property
     def webhook_deliveries(self) -> list[WebhookDelivery]:
@@ -380,39 +318,27 @@ class Emulator:
 
     async def settle(self) -> None:
         """Apply the transitions due by now and wait until their webhooks are attempted."""
-        self._state.tick()
+        self._book.tick()
         await self._dispatcher.settle()
 
     # ---- internals
 
     def _secrets(self) -> tuple[str, ...]:
-        return (
-            self.videosdk_api_key,
-            self.videosdk_secret,
-            self.pipecat_api_key,
-            self.pipecat_public_key,
-        )
+        return tuple(secret for world in self._worlds.values() for secret in world.secrets())
 
-    def _on_transition(self, session: SessionRecord, phase: Phase) -> None:
+    def _wake_timer_driver(self, session: SessionRecord, phase: Phase) -> None:
         due = session.timeline.next_deadline()
-        # The timer driver needs waking only for a deadline earlier than the one it sleeps
-        # towards; waking it on every transition cost a task pair and a scan per request.
+        # The driver sleeps towards its earliest deadline, so only an earlier one needs to
+        # wake it; waking it on every transition would cost a task pair and a scan each.
         if due is not None and (self._driver_due is None or due < self._driver_due):
             self._timers_changed.set()
-        if not isinstance(session, VideoSDKSessionRecord) or session.webhook is None:
-            return
-        event = webhook_event_for(phase)
-        if event in session.webhook.events:
-            self._dispatcher.enqueue(
-                session_id=session.id, event=event, url=session.webhook.endpoint
-            )
 
     async def _drive_timers(self) -> None:
         """Apply each transition when it falls due, so webhooks go out without polling."""
         while True:
             self._timers_changed.clear()
-            self._state.tick()
-            deadline = self._state.next_deadline()
+            self._book.tick()
+            deadline = self._book.next_deadline()
             self._driver_due = deadline
             waiters: list[asyncio.Task[Any]] = [asyncio.ensure_future(self._timers_changed.wait())]
             if deadline is not None:

@@ -30,6 +30,8 @@ class FaultKind(StrEnum):
     """500 in the vendor's error shape; the request is not processed."""
     SERVER_ERROR_AFTER_PROCESSING = "server_error_after_processing"
     """500, but the request took effect first (the ambiguous kind of 5xx)."""
+    REQUEST_TIMEOUT = "request_timeout"
+    """408 in the vendor's error shape: the server gave up waiting; not processed."""
     BAD_GATEWAY = "bad_gateway"
     """502 with a proxy's HTML page; not processed."""
     SERVICE_UNAVAILABLE = "service_unavailable"

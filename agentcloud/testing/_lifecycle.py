@@ -18,7 +18,7 @@ __all__ = ["Lifecycle", "Phase", "Timeline"]
 
 
 class Phase(StrEnum):
-    """The emulator's own session phases (also VideoSDK's status strings)."""
+    """The emulator's own session phases; each vendor writes them in its own terms."""
 
     QUEUED = "queued"
     RUNNING = "running"
@@ -44,7 +44,7 @@ class Lifecycle:
     """Timers for every session (overridable per deployment or agent), in clock seconds."""
 
     start_delay: float = field(default=0.25, validator=_non_negative)
-    # Pipecat's default maximum session duration; None keeps a session running until ended.
+    # Two hours, the usual default cap on an agent session; None keeps it running until ended.
     run_duration: float | None = field(default=7200.0, validator=_optional_non_negative)
     stop_delay: float = field(default=0.0, validator=_non_negative)
     # Share of new sessions that fail instead of running, drawn from the emulator's seed.

@@ -3,6 +3,8 @@
 Order matters: a request is recorded and its fault drawn on arrival, so the log and the
 fault sequence follow arrival order; latency and faults apply next; the state's timers are
 brought up to date just before the handler runs, so every answer reflects the clock.
+Faults, router errors and refusals are answered in the error shapes of the world that owns
+the path (`Router`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import asyncio
 import socket
 import struct
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 
 from aiohttp import web
@@ -20,23 +22,19 @@ from attrs import define, field
 
 from ._clock import Clock
 from ._faults import FaultInjector, FaultKind
-from ._recording import RecordedRequest, parse_body, redact_headers
-from ._responses import (
-    Vendor,
-    gateway_error,
-    rate_limited,
-    server_error,
-    vendor_error,
-    vendor_of,
-)
+from ._json import json_response
+from ._recording import RecordedRequest, RequestLog, parse_body, redact_headers
+from ._world import ErrorShapes, Refusal, World
 
-__all__ = ["NetworkConditions", "build_pipeline"]
+__all__ = ["NetworkConditions", "PlainErrors", "Router", "build_pipeline"]
 
-_UNPROCESSED_STATUS_FAULTS = {
-    FaultKind.BAD_GATEWAY: 502,
-    FaultKind.SERVICE_UNAVAILABLE: 503,
-    FaultKind.GATEWAY_TIMEOUT: 504,
+# Gateway errors come from a load balancer in front of the vendor, so they are HTML.
+_GATEWAY_FAULTS = {
+    FaultKind.BAD_GATEWAY: (502, "Bad Gateway"),
+    FaultKind.SERVICE_UNAVAILABLE: (503, "Service Temporarily Unavailable"),
+    FaultKind.GATEWAY_TIMEOUT: (504, "Gateway Time-out"),
 }
+_ROUTER_MESSAGES = {404: "API endpoint not found", 405: "Method not allowed"}
 
 
 @define(kw_only=True)
@@ -54,6 +52,34 @@ class NetworkConditions:
         except TimeoutError:
             return False
         return True
+
+
+class PlainErrors:
+    """The shape of errors on a path no world claims: ``{"message": ...}``."""
+
+    server_error_message = "Internal server error"
+
+    def error_response(self, refusal: Refusal) -> web.Response:
+        return json_response({"message": refusal.message}, status=refusal.status)
+
+    def rate_limited_response(self, retry_after: int | None) -> web.Response:
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        return json_response({"message": "Rate limit exceeded"}, status=429, headers=headers)
+
+
+class Router:
+    """Which world owns a path: the longest claimed prefix wins."""
+
+    def __init__(self, worlds: Sequence[World]) -> None:
+        claims = [(prefix, world) for world in worlds for prefix in world.path_prefixes]
+        self._claims = sorted(claims, key=lambda claim: -len(claim[0]))
+        self._unclaimed = PlainErrors()
+
+    def owner(self, path: str) -> ErrorShapes:
+        for prefix, world in self._claims:
+            if path.startswith(prefix):
+                return world
+        return self._unclaimed
 
 
 def _drop_connection(request: web.Request) -> web.Response:
@@ -85,18 +111,30 @@ def _malformed(response: web.StreamResponse) -> web.StreamResponse:
     return web.Response(body=broken, status=response.status, content_type="application/json")
 
 
+def _gateway_page(status: int, reason: str) -> web.Response:
+    page = (
+        f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n"
+        f"<body>\r\n<center><h1>{status} {reason}</h1></center>\r\n</body>\r\n</html>\r\n"
+    )
+    return web.Response(text=page, status=status, content_type="text/html")
+
+
+def _server_error(shapes: ErrorShapes) -> web.Response:
+    return shapes.error_response(Refusal(500, shapes.server_error_message))
+
+
 async def _call_handler(
-    request: web.Request, handler: Handler, vendor: Vendor, tick: Callable[[], None]
+    request: web.Request, handler: Handler, shapes: ErrorShapes, tick: Callable[[], None]
 ) -> web.StreamResponse:
     tick()
     try:
         return await handler(request)
+    except Refusal as refusal:
+        return shapes.error_response(refusal)
     except web.HTTPException as exc:
         # Router-level answers (unknown path, wrong method) in the vendor's JSON shape.
-        message = {404: "API endpoint not found", 405: "Method not allowed"}.get(
-            exc.status, exc.reason
-        )
-        return vendor_error(vendor, exc.status, message)
+        message = _ROUTER_MESSAGES.get(exc.status, exc.reason)
+        return shapes.error_response(Refusal(exc.status, message))
 
 
 def build_pipeline(
@@ -104,15 +142,17 @@ def build_pipeline(
     conditions: NetworkConditions,
     clock: Clock,
     tick: Callable[[], None],
-    log: list[RecordedRequest],
+    log: RequestLog,
     secrets: Iterable[str],
+    shapes_of: Callable[[str], ErrorShapes],
 ) -> Middleware:
+    """The middleware; `shapes_of(path)` tells whose error shapes answer for a path."""
     hidden = tuple(secrets)
 
     @web.middleware
     async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse:
         request_id = str(uuid.uuid4())
-        vendor = vendor_of(request.path)
+        shapes = shapes_of(request.path)
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
@@ -123,6 +163,7 @@ def build_pipeline(
             RecordedRequest(
                 method=request.method,
                 path=request.path,
+                raw_path=request.raw_path.partition("?")[0],
                 query={key: request.query.getone(key) for key in request.query},
                 headers=redact_headers(request.headers.items(), hidden),
                 body=parse_body(raw),
@@ -133,14 +174,14 @@ def build_pipeline(
         )
         if conditions.latency > 0 and await conditions.pause(conditions.latency):
             return _drop_connection(request)
-        response = await _respond(request, handler, vendor, fault, injector)
+        response = await _respond(request, handler, shapes, fault, injector)
         response.headers["x-request-id"] = request_id
         return response
 
     async def _respond(
         request: web.Request,
         handler: Handler,
-        vendor: Vendor,
+        shapes: ErrorShapes,
         fault: FaultKind | None,
         injector: FaultInjector | None,
     ) -> web.StreamResponse:
@@ -154,20 +195,22 @@ def build_pipeline(
         ):
             return _drop_connection(request)
         if fault is FaultKind.RATE_LIMITED:
-            return rate_limited(vendor, retry_after=plan.retry_after if plan else 1)
+            return shapes.rate_limited_response(plan.retry_after if plan else 1)
         if fault is FaultKind.RATE_LIMITED_NO_RETRY_AFTER:
-            return rate_limited(vendor, retry_after=None)
+            return shapes.rate_limited_response(None)
         if fault is FaultKind.SERVER_ERROR:
-            return server_error(vendor)
-        if fault is not None and (gateway_status := _UNPROCESSED_STATUS_FAULTS.get(fault)):
-            return gateway_error(gateway_status)
+            return _server_error(shapes)
+        if fault is FaultKind.REQUEST_TIMEOUT:
+            return shapes.error_response(Refusal(408, "Request Timeout"))
+        if fault is not None and (gateway := _GATEWAY_FAULTS.get(fault)):
+            return _gateway_page(*gateway)
 
-        response = await _call_handler(request, handler, vendor, tick)
+        response = await _call_handler(request, handler, shapes, tick)
 
         if fault is FaultKind.RESET_AFTER_PROCESSING:
             return _drop_connection(request)
         if fault is FaultKind.SERVER_ERROR_AFTER_PROCESSING:
-            return server_error(vendor)
+            return _server_error(shapes)
         if fault is FaultKind.TRUNCATED_BODY:
             return _truncated(response)
         if fault is FaultKind.MALFORMED_BODY:

@@ -1,16 +1,18 @@
-"""The log of every request the emulator received, with credentials redacted."""
+"""The log of the requests the emulator received, newest kept, credentials redacted."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
-from typing import Any
+import itertools
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, overload
 
 from attrs import frozen
 
 from ._faults import FaultKind
+from ._json import decode_json
 
-__all__ = ["REDACTED", "RecordedRequest", "parse_body", "redact_headers"]
+__all__ = ["REDACTED", "RecordedRequest", "RequestLog", "parse_body", "redact_headers"]
 
 REDACTED = "[REDACTED]"
 _ALWAYS_REDACTED = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
@@ -22,6 +24,7 @@ class RecordedRequest:
 
     method: str
     path: str
+    """The path, percent-decoded (as routes and fault patterns see it)."""
     query: Mapping[str, str]
     headers: Mapping[str, str]
     body: Any
@@ -31,6 +34,69 @@ class RecordedRequest:
     """The emulator clock's time on arrival."""
     fault: FaultKind | None
     """The fault this request was given, if any."""
+    raw_path: str = ""
+    """The path exactly as sent, percent-encoding intact (`%2F` stays `%2F`), no query."""
+
+
+class RequestLog(Sequence[RecordedRequest]):
+    """The newest `limit` requests, oldest first; older ones are dropped and counted.
+
+    A sequence like a list: indexing, slicing (a list), `len`, iteration, and equality
+    with any other sequence of records (`emu.requests == []`). `limit` None keeps all.
+    """
+
+    def __init__(self, limit: int | None) -> None:
+        if limit is not None and limit < 0:
+            raise ValueError("the request log's limit must be >= 0 or None")
+        self._records: deque[RecordedRequest] = deque(maxlen=limit)
+        self.dropped = 0
+        """How many requests were dropped to keep the log within its limit since it was
+        last cleared."""
+
+    @property
+    def limit(self) -> int | None:
+        return self._records.maxlen
+
+    def append(self, record: RecordedRequest) -> None:
+        if len(self._records) == self._records.maxlen:
+            self.dropped += 1
+        self._records.append(record)
+
+    def clear(self) -> None:
+        """Forget every record and the count of dropped ones."""
+        self._records.clear()
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __iter__(self) -> Iterator[RecordedRequest]:
+        return iter(self._records)
+
+    @overload
+    def __getitem__(self, index: int) -> RecordedRequest: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[RecordedRequest]: ...
+    def __getitem__(self, index: int | slice) -> RecordedRequest | list[RecordedRequest]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self._records))
+            if step > 0 and start <= stop:
+                # No copy of the whole log for a window of it.
+                return list(itertools.islice(self._records, start, stop, step))
+            return list(self._records)[index]
+        return self._records[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return len(self) == len(other) and all(
+                mine == theirs for mine, theirs in zip(self, other, strict=True)
+            )
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(list(self._records))
 
 
 def redact_headers(headers: Iterable[tuple[str, str]], secrets: Iterable[str]) -> dict[str, str]:
@@ -46,10 +112,10 @@ def redact_headers(headers: Iterable[tuple[str, str]], secrets: Iterable[str]) -
 
 
 def parse_body(raw: bytes) -> Any:
+    """The body as a test wants to see it: JSON decoded, else its text, None if empty."""
     if not raw:
         return None
-    text = raw.decode("utf-8", errors="replace")
     try:
-        return json.loads(text)
+        return decode_json(raw)
     except ValueError:
-        return text
+        return raw.decode("utf-8", errors="replace")

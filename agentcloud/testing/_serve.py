@@ -30,7 +30,7 @@ async def serve(
         faults=FaultPlan(rate=fault_rate, seed=seed or 0) if fault_rate > 0 else None,
     )
     if sessions:
-        emulator.seed_sessions("videosdk", sessions, seed=seed or 0)
-        emulator.seed_sessions("pipecat", sessions, seed=seed or 0)
+        for provider in emulator.worlds:
+            emulator.seed_sessions(provider, sessions, seed=seed or 0)
     await emulator.start()
     return emulator

@@ -1,4 +1,4 @@
-"""Timestamp formatting shared by both vendors' wire formats."""
+"""Timestamp formatting shared by the vendors' wire formats."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ __all__ = ["iso_millis"]
 
 
 def iso_millis(unix_seconds: float) -> str:
-    """`2025-06-18T11:16:10.643Z`: UTC, millisecond precision, as both vendors write it."""
+    """`2025-06-18T11:16:10.643Z`: UTC, millisecond precision, as agent clouds write it."""
     millis = math.floor(unix_seconds * 1000)
     whole = datetime.fromtimestamp(millis // 1000, UTC)
     return f"{whole:%Y-%m-%dT%H:%M:%S}.{millis % 1000:03d}Z"

@@ -1,28 +1,24 @@
-"""Signed VideoSDK webhook deliveries, POSTed for real, in order per session.
+"""Signed webhook deliveries, POSTed for real, in order per session.
 
-Handlers only enqueue; delivery runs in background tasks so a slow or dead receiver never
-delays an API answer. Each session's deliveries are chained, so they arrive in the order
-its phases changed. Outcomes are recorded, never raised. Only loopback targets are
-contacted: the emulator is a test tool and must not reach out to the network.
+Vendors build and sign each event (`enqueue` takes the exact bytes and headers); the
+dispatcher sends it. Handlers only enqueue; delivery runs in background tasks so a slow or
+dead receiver never delays an API answer. Each session's deliveries are chained, so they
+arrive in the order its phases changed. Outcomes are recorded, never raised. Only loopback
+targets are contacted: the emulator is a test tool and must not reach out to the network.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import ipaddress
-import json
+from collections.abc import Mapping
 from contextlib import suppress
 
 import aiohttp
 from attrs import frozen
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from yarl import URL
 
-__all__ = ["WebhookDelivery", "WebhookDispatcher", "WebhookSigner", "is_loopback_url"]
-
-SIGNATURE_HEADER = "videosdk-signature"
+__all__ = ["WebhookDelivery", "WebhookDispatcher", "is_loopback_url"]
 
 
 @frozen(kw_only=True)
@@ -45,26 +41,6 @@ class WebhookDelivery:
         return self.status is not None and 200 <= self.status < 300
 
 
-class WebhookSigner:
-    """RSA-SHA256 (PKCS#1 v1.5) signatures, as VideoSDK signs user webhooks."""
-
-    def __init__(self, private_key: rsa.RSAPrivateKey | None = None) -> None:
-        self._private_key = private_key or rsa.generate_private_key(
-            public_exponent=65537, key_size=2048
-        )
-        self.public_key_pem = (
-            self._private_key.public_key()
-            .public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-            .decode("ascii")
-        )
-
-    def sign(self, body: bytes) -> str:
-        signature = self._private_key.sign(body, padding.PKCS1v15(), hashes.SHA256())
-        return base64.b64encode(signature).decode("ascii")
-
-
 def is_loopback_url(url: str) -> bool:
     try:
         parsed = URL(url)
@@ -81,16 +57,31 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
-def webhook_body(event: str, session_id: str) -> bytes:
-    payload = {"webhookType": event, "data": {"sessionId": session_id}}
-    return json.dumps(payload, separators=(",", ":")).encode()
+@frozen(kw_only=True)
+class _Outgoing:
+    session_id: str
+    event: str
+    url: str
+    body: bytes
+    signature: str
+    headers: Mapping[str, str]
+
+    def outcome(self, status: int | None, error: str | None) -> WebhookDelivery:
+        return WebhookDelivery(
+            session_id=self.session_id,
+            event=self.event,
+            url=self.url,
+            body=self.body,
+            signature=self.signature,
+            status=status,
+            error=error,
+        )
 
 
 class WebhookDispatcher:
-    """Queues, signs and POSTs webhook events; records every outcome in `deliveries`."""
+    """Queues and POSTs signed webhook events; records every outcome in `deliveries`."""
 
-    def __init__(self, *, signer: WebhookSigner, timeout: float) -> None:
-        self._signer = signer
+    def __init__(self, *, timeout: float) -> None:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._http: aiohttp.ClientSession | None = None
         self._tails: dict[str, asyncio.Task[None]] = {}
@@ -113,37 +104,39 @@ class WebhookDispatcher:
             await self._http.close()
             self._http = None
 
-    def enqueue(self, *, session_id: str, event: str, url: str) -> None:
-        """Schedule a POST after every earlier one for the same session."""
-        body = webhook_body(event, session_id)
-        signature = self._signer.sign(body)
+    def enqueue(
+        self,
+        *,
+        session_id: str,
+        event: str,
+        url: str,
+        body: bytes,
+        signature: str,
+        headers: Mapping[str, str],
+    ) -> None:
+        """Schedule a POST of `body` with `headers` after every earlier one for the session.
+
+        `headers` carry the signature as the vendor sends it; `signature` is recorded with
+        the outcome.
+        """
+        outgoing = _Outgoing(
+            session_id=session_id,
+            event=event,
+            url=url,
+            body=body,
+            signature=signature,
+            headers=headers,
+        )
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            self._record_refusal(session_id, event, url, body, signature, "no event loop")
+            self.deliveries.append(outgoing.outcome(None, "refused: no event loop"))
             return
         previous = self._tails.get(session_id)
-        task = loop.create_task(
-            self._deliver_after(previous, session_id, event, url, body, signature)
-        )
+        task = loop.create_task(self._deliver_after(previous, outgoing))
         self._tails[session_id] = task
         self._pending.add(task)
         task.add_done_callback(lambda done: self._forget(session_id, done))
-
-    def _record_refusal(
-        self, session_id: str, event: str, url: str, body: bytes, signature: str, why: str
-    ) -> None:
-        self.deliveries.append(
-            WebhookDelivery(
-                session_id=session_id,
-                event=event,
-                url=url,
-                body=body,
-                signature=signature,
-                status=None,
-                error=f"refused: {why}",
-            )
-        )
 
     async def settle(self) -> None:
         """Wait until every queued delivery has been attempted."""
@@ -156,39 +149,24 @@ class WebhookDispatcher:
             del self._tails[session_id]
 
     async def _deliver_after(
-        self,
-        previous: asyncio.Task[None] | None,
-        session_id: str,
-        event: str,
-        url: str,
-        body: bytes,
-        signature: str,
+        self, previous: asyncio.Task[None] | None, outgoing: _Outgoing
     ) -> None:
         if previous is not None:
             # The earlier delivery's own failure is already recorded; only its end matters.
             with suppress(Exception):
                 await asyncio.shield(previous)
-        status, error = await self._post(url, body, signature)
-        self.deliveries.append(
-            WebhookDelivery(
-                session_id=session_id,
-                event=event,
-                url=url,
-                body=body,
-                signature=signature,
-                status=status,
-                error=error,
-            )
-        )
+        status, error = await self._post(outgoing)
+        self.deliveries.append(outgoing.outcome(status, error))
 
-    async def _post(self, url: str, body: bytes, signature: str) -> tuple[int | None, str | None]:
-        if not is_loopback_url(url):
+    async def _post(self, outgoing: _Outgoing) -> tuple[int | None, str | None]:
+        if not is_loopback_url(outgoing.url):
             return None, "refused: the emulator only delivers to loopback addresses"
         if self._http is None:
             return None, "refused: the emulator is not running"
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signature}
         try:
-            async with self._http.post(url, data=body, headers=headers) as response:
+            async with self._http.post(
+                outgoing.url, data=outgoing.body, headers=outgoing.headers
+            ) as response:
                 await response.read()
                 return response.status, None
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:

@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from emulator_helpers import PipecatCaller, VideoSDKCaller
 
 from agentcloud.testing import Emulator, Lifecycle, ManualClock
 
 # The plugin's fixture, for runs where agentcloud is not installed (no pytest11 entry).
 from agentcloud.testing.pytest_plugin import agentcloud_emulator  # noqa: F401
+from tests.emulator.helpers import PipecatCaller, VideoSDKCaller
 
 # Timers the tests reason about: 2 s queued, 60 s running, 0 s to stop.
 TEST_LIFECYCLE = Lifecycle(start_delay=2.0, run_duration=60.0, stop_delay=0.0)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import aiohttp
 import pytest
-from emulator_helpers import pipecat_caller, videosdk_caller
+from yarl import URL
 
 from agentcloud.testing import (
     Emulator,
@@ -15,8 +17,10 @@ from agentcloud.testing import (
     RecordedRequest,
     serve,
 )
+from tests.emulator.helpers import pipecat_caller, videosdk_caller
 
 SESSIONS = "/ai/v1/ai-deployment-sessions"
+PUBLIC_KEY = "/v2/public/rsa-public-key"
 
 
 async def test_url_credentials_and_seeded_world() -> None:
@@ -95,6 +99,40 @@ async def test_every_request_is_recorded_with_credentials_redacted(
     assert emu.requests == []
 
 
+async def test_the_request_log_keeps_the_newest_and_counts_the_dropped(
+    clock: ManualClock, http: aiohttp.ClientSession
+) -> None:
+    async with Emulator(clock=clock, max_recorded_requests=3) as emu:
+        for number in range(5):
+            async with http.get(emu.url + PUBLIC_KEY, params={"n": str(number)}):
+                pass
+        log = emu.requests
+        assert (len(log), log.dropped) == (3, 2)
+        assert [r.query["n"] for r in log] == ["2", "3", "4"]
+        assert (log[0].query["n"], log[-1].query["n"]) == ("2", "4")
+        assert [r.query["n"] for r in log[1:]] == ["3", "4"]
+        assert [r.query["n"] for r in log[::-1]] == ["4", "3", "2"]
+        assert log == list(log)
+        assert log != list(log)[:2]
+        emu.clear_requests()
+        assert (emu.requests, emu.requests.dropped) == ([], 0)
+    assert Emulator().requests.limit == 10_000
+    with pytest.raises(ValueError, match="limit"):
+        Emulator(max_recorded_requests=-1)
+
+
+async def test_the_raw_path_keeps_its_percent_encoding(
+    emu: Emulator, http: aiohttp.ClientSession
+) -> None:
+    url = URL(emu.url + SESSIONS + "/a%2Fb%20c?page=1", encoded=True)
+    async with http.get(url, headers={"Authorization": emu.videosdk_token()}):
+        pass
+    [recorded] = emu.requests
+    assert recorded.raw_path == SESSIONS + "/a%2Fb%20c"
+    assert recorded.path == SESSIONS + "/a/b c"
+    assert dict(recorded.query) == {"page": "1"}
+
+
 async def test_faults_are_recorded(emu: Emulator, http: aiohttp.ClientSession) -> None:
     emu.faults = FaultPlan(script=["server_error"])
     async with http.get(emu.url + "/v1/agents"):
@@ -157,9 +195,24 @@ async def test_the_plugin_fixture_yields_a_started_emulator(
         assert body["name"] == "my-agent"
 
 
-def test_the_plugin_falls_back_without_pytest_asyncio(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
+def test_loading_the_plugin_imports_no_emulator() -> None:
+    # A fresh interpreter: this one has long imported the emulator.
+    probe = (
+        "import sys, agentcloud.testing.pytest_plugin\n"
+        "print(sorted(m for m in sys.modules if m.startswith(HEAVY)))"
+    )
+    heavy = ("agentcloud.testing._", "aiohttp.web", "jwt", "cryptography")
+    result = subprocess.run(
+        [sys.executable, "-c", f"HEAVY = {heavy!r}\n{probe}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"
 
+
+def test_the_plugin_falls_back_without_pytest_asyncio(monkeypatch: pytest.MonkeyPatch) -> None:
     from agentcloud.testing import pytest_plugin
 
     monkeypatch.setitem(sys.modules, "pytest_asyncio", None)  # makes the import fail

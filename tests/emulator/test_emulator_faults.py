@@ -8,9 +8,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from emulator_helpers import pipecat_caller
 
 from agentcloud.testing import Emulator, FaultKind, FaultPlan, ManualClock
+from tests.emulator.helpers import pipecat_caller
 
 START = "/v1/public/my-agent/start"
 AGENT = "/v1/agents/my-agent"
@@ -50,6 +50,7 @@ async def active_sessions(emu: Emulator, http: aiohttp.ClientSession) -> int:
         (FaultKind.RATE_LIMITED_NO_RETRY_AFTER, "http 429", False),
         (FaultKind.SERVER_ERROR, "http 500", False),
         (FaultKind.SERVER_ERROR_AFTER_PROCESSING, "http 500", True),
+        (FaultKind.REQUEST_TIMEOUT, "http 408", False),
         (FaultKind.BAD_GATEWAY, "http 502", False),
         (FaultKind.SERVICE_UNAVAILABLE, "http 503", False),
         (FaultKind.GATEWAY_TIMEOUT, "http 504", False),
@@ -87,6 +88,8 @@ async def test_each_fault_kind(
             }
         if kind in (FaultKind.SERVER_ERROR, FaultKind.SERVER_ERROR_AFTER_PROCESSING):
             assert json.loads(raw)["code"] == "500"
+        if kind is FaultKind.REQUEST_TIMEOUT:
+            assert json.loads(raw) == {"error": "Request Timeout", "code": "408"}
         if got in ("http 502", "http 503", "http 504"):
             assert headers["Content-Type"].startswith("text/html")
         if kind in (FaultKind.TRUNCATED_BODY, FaultKind.MALFORMED_BODY):
@@ -103,8 +106,8 @@ async def test_each_fault_kind(
 async def test_videosdk_fault_bodies_use_its_error_shape(
     emu: Emulator, http: aiohttp.ClientSession
 ) -> None:
-    emu.faults = FaultPlan(script=["rate_limited", "server_error"])
-    for status in (429, 500):
+    emu.faults = FaultPlan(script=["rate_limited", "server_error", "request_timeout"])
+    for status in (429, 500, 408):
         async with http.get(
             emu.url + "/ai/v1/ai-deployment-sessions",
             headers={"Authorization": emu.videosdk_token()},

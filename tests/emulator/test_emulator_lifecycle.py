@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from emulator_helpers import PipecatCaller, VideoSDKCaller, videosdk_caller
 
 from agentcloud.testing import Emulator, Lifecycle, ManualClock, Phase
 from agentcloud.testing._lifecycle import Timeline
+from tests.emulator.helpers import PipecatCaller, VideoSDKCaller, videosdk_caller
 
 SESSIONS = "/ai/v1/ai-deployment-sessions"
 

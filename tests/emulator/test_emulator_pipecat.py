@@ -12,9 +12,9 @@ import uuid
 from typing import Any
 
 import pytest
-from emulator_helpers import PipecatCaller
 
 from agentcloud.testing import Emulator, Lifecycle, ManualClock
+from tests.emulator.helpers import PipecatCaller
 
 AGENT = "/v1/agents/my-agent"
 START = "/v1/public/my-agent/start"
@@ -125,6 +125,27 @@ async def test_start_rejects_invalid_options(pipecat: PipecatCaller, options: An
     status, body = await pipecat.call("POST", START, key="public", json_body=options)
     assert status == 400
     assert body["code"] == "GENERIC_BAD_REQUEST"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 50_000 + b"]" * 50_000,
+        b'{"body": ' + b"[" * 600 + b"]" * 600 + b"}",
+        b'{"body": {"x": NaN}}',
+        b'{"body": Infinity}',
+        b'{"body": [-Infinity]}',
+    ],
+    ids=["50000 deep", "600 deep", "NaN", "Infinity", "-Infinity"],
+)
+async def test_start_refuses_json_a_vendor_would_not_parse(
+    emu: Emulator, pipecat: PipecatCaller, raw: bytes
+) -> None:
+    status, body = await pipecat.call("POST", START, key="public", raw_body=raw)
+    assert (status, body) == (400, {"error": "Invalid JSON body", "code": "GENERIC_BAD_REQUEST"})
+    assert emu.requests[-1].body == raw.decode()
+    _, agent = await pipecat.call("GET", AGENT)
+    assert agent["activeSessionCount"] == 0
 
 
 async def test_start_of_an_unknown_agent_is_404(pipecat: PipecatCaller) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aiohttp
 import pytest
-from emulator_helpers import VideoSDKCaller, videosdk_example
 
 from agentcloud.testing import Emulator, ManualClock
+from tests.emulator.helpers import VideoSDKCaller, videosdk_example
 
 SESSIONS = "/ai/v1/ai-deployment-sessions"
 DEPLOYMENTS = "/ai/v1/ai-deployments"
@@ -140,6 +141,47 @@ async def test_start_rejects_a_body_that_is_not_json(
     ) as response:
         assert response.status == 400
         assert "message" in await response.json()
+
+
+DEEP = b"[" * 50_000 + b"]" * 50_000
+
+
+def nested(depth: int) -> bytes:
+    """A start body whose metaData nests `depth` objects in all."""
+    inner = b'{"k":' * (depth - 1) + b"1" + b"}" * (depth - 1)
+    return b'{"deploymentId":"D","tag":"v1.0","metaData":' + inner + b"}"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        DEEP,
+        nested(600),
+        b'{"deploymentId": NaN, "tag": "v1.0"}',
+        b'{"deploymentId": "D", "tag": "v1.0", "metaData": {"x": Infinity}}',
+        b'{"deploymentId": "D", "tag": "v1.0", "metaData": {"x": -Infinity}}',
+    ],
+    ids=["50000 deep", "600 deep", "NaN", "Infinity", "-Infinity"],
+)
+async def test_json_a_vendor_would_not_parse_is_400(
+    emu: Emulator, videosdk: VideoSDKCaller, raw: bytes
+) -> None:
+    body = raw.replace(b'"D"', f'"{emu.videosdk_deployment_id}"'.encode())
+    status, answer = await videosdk.call("POST", f"{SESSIONS}/start", raw_body=body)
+    assert status == 400
+    assert answer == {"message": "Request body must be valid JSON"}
+    assert emu.requests[-1].body == body.decode()  # recorded as text, not as JSON
+
+
+async def test_json_nested_to_the_limit_is_accepted(
+    emu: Emulator, videosdk: VideoSDKCaller
+) -> None:
+    body = nested(512).replace(b'"D"', f'"{emu.videosdk_deployment_id}"'.encode())
+    status, answer = await videosdk.call("POST", f"{SESSIONS}/start", raw_body=body)
+    assert status == 200, answer
+    status, listing = await videosdk.call("GET", SESSIONS)
+    assert status == 200
+    assert listing["data"][0]["metadata"] == json.loads(body)["metaData"]
 
 
 # ---- get, end, list

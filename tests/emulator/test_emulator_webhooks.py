@@ -13,9 +13,9 @@ from aiohttp import web
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from emulator_helpers import VideoSDKCaller, videosdk_caller
 
 from agentcloud.testing import Emulator, Lifecycle, ManualClock
+from tests.emulator.helpers import VideoSDKCaller, videosdk_caller
 
 SESSIONS = "/ai/v1/ai-deployment-sessions"
 ALL_EVENTS = [

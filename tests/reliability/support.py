@@ -31,11 +31,16 @@ T = TypeVar("T")
 ALL_FAULTS: tuple[FaultKind, ...] = tuple(FaultKind)
 
 #: Faults whose effect the client cannot see from its side: it sent the request and got no
-#: usable answer. (429s are unambiguous: the vendor said it did nothing.)
+#: usable answer. (429s and 408s are unambiguous: the vendor said it did nothing.)
 AMBIGUOUS_FAULTS: tuple[FaultKind, ...] = tuple(
     kind
     for kind in FaultKind
-    if kind not in (FaultKind.RATE_LIMITED, FaultKind.RATE_LIMITED_NO_RETRY_AFTER)
+    if kind
+    not in (
+        FaultKind.RATE_LIMITED,
+        FaultKind.RATE_LIMITED_NO_RETRY_AFTER,
+        FaultKind.REQUEST_TIMEOUT,
+    )
 )
 
 #: Faults after which the emulator has carried the request out (a STALL does it late).

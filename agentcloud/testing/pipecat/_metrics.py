@@ -12,8 +12,8 @@ import random
 import uuid
 from typing import Any
 
-from ._state import PipecatSessionRecord
-from ._timestamps import iso_millis
+from .._timestamps import iso_millis
+from ._records import PipecatSessionRecord
 
 __all__ = ["resource_metrics"]
 

@@ -1,4 +1,4 @@
-"""The session listing's query, checked the way Pipecat's API (zod) checks it.
+"""The session listing's query: checked the way Pipecat's API (zod) checks it, and applied.
 
 Invalid values answer 400 with zod's issue objects, in the shape of the OpenAPI
 document's example, so clients can be tested against the real error shape.
@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from attrs import frozen
+
+from .._world import Refusal
+from ._records import PipecatSessionRecord
 
 __all__ = ["SessionQuery", "parse_session_query"]
 
@@ -38,6 +41,33 @@ class SessionQuery:
     # Bounds on botStartSeconds (the OpenAPI's "start times ... in seconds"); 0 = no bound.
     start_time_min: int = 0
     start_time_max: int = 0
+
+    def matches(self, session: PipecatSessionRecord) -> bool:
+        """Whether the listing shows `session` under this query's filters."""
+        timeline = session.timeline
+        ended = timeline.phase.is_terminal
+        if (self.status == "active" and ended) or (self.status == "ended" and not ended):
+            return False
+        if self.deployment_id is not None and session.deployment_id != self.deployment_id:
+            return False
+        cold = session.cold_start if timeline.running_at is not None else None
+        if (self.start_type == "cold" and cold is not True) or (
+            self.start_type == "warm" and cold is not False
+        ):
+            return False
+        if self.start_time is not None and timeline.created_at < self.start_time:
+            return False
+        if self.end_time is not None and timeline.created_at > self.end_time:
+            return False
+        if self.start_time_min or self.start_time_max:
+            seconds = session.bot_start_seconds if timeline.running_at is not None else None
+            if seconds is None:
+                return False
+            if self.start_time_min and seconds < self.start_time_min:
+                return False
+            if self.start_time_max and seconds > self.start_time_max:
+                return False
+        return True
 
 
 def _integer_issue(name: str, raw: str, minimum: int) -> tuple[int | None, dict[str, Any] | None]:
@@ -88,8 +118,8 @@ def _enum_issue(name: str, raw: str) -> dict[str, Any] | None:
     }
 
 
-def parse_session_query(query: Mapping[str, str]) -> SessionQuery | list[dict[str, Any]]:
-    """The parsed query, or the list of zod issues that make it invalid."""
+def parse_session_query(query: Mapping[str, str]) -> SessionQuery:
+    """The parsed query; a 400 `Refusal` carrying zod's issues when it is invalid."""
     issues: list[dict[str, Any]] = []
     integers: dict[str, int] = {}
     for name, minimum in _INTEGERS.items():
@@ -103,7 +133,7 @@ def parse_session_query(query: Mapping[str, str]) -> SessionQuery | list[dict[st
         if name in query and (issue := _enum_issue(name, query[name])) is not None:
             issues.append(issue)
     if issues:
-        return issues
+        raise Refusal(400, "Invalid parameters", err={"issues": issues, "name": "ZodError"})
     return SessionQuery(
         limit=integers.get("limit", 10),
         offset=integers.get("offset", 0),

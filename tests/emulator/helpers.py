@@ -114,7 +114,9 @@ class PipecatCaller:
         authorization: str | None = None,
         params: dict[str, str] | None = None,
         json_body: Any = None,
+        raw_body: bytes | None = None,
     ) -> tuple[int, Any]:
+        """The status and JSON answer; `raw_body` is sent as is, labelled JSON."""
         headers = {}
         token = self.key(key)
         if authorization is not None:
@@ -123,8 +125,10 @@ class PipecatCaller:
             headers["Authorization"] = f"Bearer {token}"
         payload = None
         if json_body is not None:
+            raw_body = json.dumps(json_body).encode()
+        if raw_body is not None:
             # A file-like body: aiohttp warns about large raw bytes bodies.
-            payload = io.BytesIO(json.dumps(json_body).encode())
+            payload = io.BytesIO(raw_body)
             headers["Content-Type"] = "application/json"
         async with self.http.request(
             method, self.emu.url + path, headers=headers, params=params, data=payload
@@ -159,10 +163,16 @@ class VideoSDKCaller:
         no_auth: bool = False,
         params: dict[str, str] | None = None,
         json_body: Any = None,
+        raw_body: bytes | None = None,
     ) -> tuple[int, Any]:
+        """The status and JSON answer; `raw_body` is sent as is, labelled JSON."""
         headers = {} if no_auth else {"Authorization": token or self.emu.videosdk_token()}
+        data = None
+        if raw_body is not None:
+            data = io.BytesIO(raw_body)
+            headers["Content-Type"] = "application/json"
         async with self.http.request(
-            method, self.emu.url + path, headers=headers, params=params, json=json_body
+            method, self.emu.url + path, headers=headers, params=params, json=json_body, data=data
         ) as response:
             assert response.headers.get("x-request-id")
             assert response.content_type == "application/json"

@@ -1,0 +1,24 @@
+"""The emulator's VideoSDK Agent Cloud: deployment sessions, deployments, signed webhooks.
+
+Served on the `Emulator` as ``emu.videosdk()`` (a `VideoSDK` client wired to it),
+``emu.videosdk_api_key``, ``emu.videosdk_secret``, ``emu.videosdk_deployment_id``,
+``emu.videosdk_webhook_public_key``, ``emu.videosdk_token(...)``,
+``emu.videosdk_deployment(id)`` and ``emu.add_videosdk_deployment(...)``; constructor
+options ``videosdk_api_key=`` and ``videosdk_secret=``.
+
+The JSON is written from the vendor's pages (see ``_views``), never with the SDK's models.
+"""
+
+from collections.abc import Callable
+
+from .._world import World as WorldProtocol
+from ._records import EmulatedDeployment
+from ._world import VideoSDKWorld
+
+__all__ = ["EXPORTS", "EmulatedDeployment", "World"]
+
+World: Callable[..., WorldProtocol] = VideoSDKWorld
+"""The entry point the emulator's core looks up (see `agentcloud.testing._world`)."""
+
+EXPORTS = ("EmulatedDeployment",)
+"""Names `agentcloud.testing` re-exports."""
