@@ -1,8 +1,10 @@
 """agentcloud: start, end, inspect, wait for and stream the sessions of AI agents hosted on
-agent clouds (VideoSDK Agent Cloud, Pipecat Cloud), from async Python.
+agent clouds, from async Python (and, through ``agentcloud.sync``, from blocking code).
 
-Every public name is importable from here. The clients (and with them aiohttp, cattrs and
-PyJWT) are imported on first use, so ``import agentcloud`` stays cheap.
+Every public name is importable from here. The clients, the names of each provider's
+models and the heavier modules (and with them aiohttp, cattrs and PyJWT) are imported on
+first use, so ``import agentcloud`` stays cheap. Which providers exist, and which of their
+names this package re-exports, comes from the registry (``agentcloud.providers``).
 """
 
 from __future__ import annotations
@@ -32,51 +34,30 @@ from .errors import (
     WebhookVerificationError,
 )
 from .models import (
-    WEBHOOK_EVENTS,
-    Agent,
-    Connection,
-    Deployment,
-    MeetingId,
+    LogEntry,
     Page,
-    PipecatSession,
-    ResourceMetrics,
-    ResourceSample,
     Session,
+    SessionEvent,
+    SessionEventType,
     SessionStatus,
-    VideoSDKSession,
-    Webhook,
+    to_jsonable,
 )
-from .pagination import Pager
-
-if TYPE_CHECKING:
-    from ._lifecycle import SessionStart
-    from .providers import connect
-    from .providers.pipecat import PipecatCloud
-    from .providers.videosdk import VideoSDK
-    from .webhooks import SessionEvent, SessionEventType, WebhookReceiver
 
 __all__ = [
     "APIError",
-    "Agent",
     "AgentCloudError",
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
-    "Connection",
-    "Deployment",
     "InvalidRequestError",
-    "MeetingId",
+    "LogEntry",
     "NotFoundError",
     "Page",
     "Pager",
     "PayloadTooLargeError",
     "PermissionDeniedError",
-    "PipecatCloud",
-    "PipecatSession",
     "RateLimitError",
     "RequestTimeoutError",
-    "ResourceMetrics",
-    "ResourceSample",
     "ResponseDecodeError",
     "RetryPolicy",
     "ServerError",
@@ -88,29 +69,44 @@ __all__ = [
     "SessionStatus",
     "StartOutcomeUnknownError",
     "TransportError",
-    "VideoSDK",
-    "VideoSDKSession",
-    "WEBHOOK_EVENTS",
-    "Webhook",
     "WebhookReceiver",
     "WebhookVerificationError",
     "__version__",
     "connect",
+    "to_jsonable",
 ]
 
 _LAZY = {
-    "VideoSDK": ("agentcloud.providers.videosdk", "VideoSDK"),
-    "PipecatCloud": ("agentcloud.providers.pipecat", "PipecatCloud"),
     "connect": ("agentcloud.providers", "connect"),
-    "SessionStart": ("agentcloud._lifecycle", "SessionStart"),
-    "SessionEvent": ("agentcloud.webhooks", "SessionEvent"),
-    "SessionEventType": ("agentcloud.webhooks", "SessionEventType"),
+    "Pager": ("agentcloud.pagination", "Pager"),
+    "SessionStart": ("agentcloud._sessions", "SessionStart"),
     "WebhookReceiver": ("agentcloud.webhooks", "WebhookReceiver"),
 }
 
 
+def _provider_exports(*, plugins: bool = True) -> dict[str, tuple[str, str]]:
+    from .providers import exported_names
+
+    return {name: (info.module, name) for name, info in exported_names(plugins=plugins)}
+
+
+if TYPE_CHECKING:
+    from ._sessions import SessionStart
+    from .pagination import Pager
+    from .providers import _public, connect
+    from .providers._public import *  # noqa: F403  (each provider's re-exported names)
+    from .webhooks import WebhookReceiver
+
+    __all__ += _public.__all__
+else:
+    # The built-in providers' names, from the registry, importing no provider module.
+    __all__ += sorted(set(_provider_exports(plugins=False)) - set(__all__))
+
+
 def __getattr__(name: str) -> Any:
     target = _LAZY.get(name)
+    if target is None and not name.startswith("__"):
+        target = _provider_exports(plugins=False).get(name) or _provider_exports().get(name)
     if target is None:
         raise AttributeError(f"module 'agentcloud' has no attribute {name!r}")
     value = getattr(importlib.import_module(target[0]), target[1])
@@ -119,4 +115,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | set(_provider_exports()))

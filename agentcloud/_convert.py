@@ -1,9 +1,12 @@
-"""Wire JSON to models: one cattrs converter and a structurer per model and provider.
+"""Wire JSON to models: converters, a structurer per model, and the ``expect_*`` checks.
 
 Field names map to camelCase wire names through hooks that cattrs generates once per class
-(fast, and the models stay free of wire concerns, unlike attrs aliases). Providers pass the
-renames and key fallbacks their vendor's quirks need, and a ``derive`` function for fields
-computed from several wire keys (status, provider-specific flags).
+(fast, and the models stay free of wire concerns, unlike attrs aliases). Each provider
+builds its own converter with :func:`make_converter` (nothing is shared or mutated across
+providers) and one :class:`WireStructurer` per model, passing the renames and key fallbacks
+its vendor's quirks need and a ``derive`` function for fields computed from several wire
+keys (status, provider-specific flags). Derived values are set with :func:`set_derived`,
+the one place a frozen model is written after it was built.
 """
 
 from __future__ import annotations
@@ -20,7 +23,16 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from .errors import ResponseDecodeError
 
-__all__ = ["WireStructurer", "camel_case", "converter", "parse_datetime"]
+__all__ = [
+    "WireStructurer",
+    "camel_case",
+    "expect_count",
+    "expect_list",
+    "expect_object",
+    "make_converter",
+    "parse_datetime",
+    "set_derived",
+]
 
 T = TypeVar("T")
 
@@ -93,6 +105,12 @@ def _json_object(value: Any, _: Any) -> dict[str, Any]:
     raise TypeError(f"expected an object, got {type(value).__name__}")
 
 
+def _optional_json_object(value: Any, _: Any) -> dict[str, Any] | None:
+    if value is None or isinstance(value, dict):
+        return value
+    raise TypeError(f"expected an object, got {type(value).__name__}")
+
+
 def _optional_inner(type_: Any) -> Any:
     """``X`` for ``X | None`` (or ``Optional[X]``), else None."""
     if get_origin(type_) not in (Union, UnionType):
@@ -160,7 +178,8 @@ _OPTIONAL_SCALAR_HOOKS: dict[Any, Callable[[Any, Any], Any]] = {
 }
 
 
-def _make_converter() -> cattrs.Converter:
+def make_converter() -> cattrs.Converter:
+    """A new converter with agentcloud's strict scalar hooks; one per provider."""
     conv = cattrs.Converter(detailed_validation=False)
     for type_, hook in _SCALAR_HOOKS.items():
         conv.register_structure_hook(type_, hook)
@@ -169,11 +188,48 @@ def _make_converter() -> cattrs.Converter:
         lambda type_: _OPTIONAL_SCALAR_HOOKS[_optional_inner(type_)],
     )
     conv.register_structure_hook_func(lambda type_: type_ == dict[str, Any], _json_object)
+    conv.register_structure_hook_func(
+        lambda type_: type_ == dict[str, Any] | None, _optional_json_object
+    )
     return conv
 
 
-#: The one converter; structure hooks for nested models are registered on it by providers.
-converter = _make_converter()
+def set_derived(instance: T, **values: Any) -> T:
+    """Sets fields of a freshly built frozen model and returns it.
+
+    The one place a model is written after construction: structurers build a model from
+    the keys that map one to one, then set what is derived from several keys (a status
+    from three vendor fields), which costs less than building the model twice. Only for
+    models no one else has seen yet.
+    """
+    for name, value in values.items():
+        object.__setattr__(instance, name, value)
+    return instance
+
+
+def expect_object(data: Any, what: str) -> dict[str, Any]:
+    """``data`` if it is a JSON object, else ResponseDecodeError naming ``what``."""
+    if not isinstance(data, dict):
+        raise ResponseDecodeError(f"{what}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def expect_list(data: Any, what: str) -> list[Any]:
+    """``data`` if it is a JSON array, else ResponseDecodeError naming ``what``."""
+    if not isinstance(data, list):
+        raise ResponseDecodeError(f"{what}: expected a JSON array, got {type(data).__name__}")
+    return data
+
+
+def expect_count(data: Any, what: str) -> int | None:
+    """A non-negative integer count, or None when absent."""
+    if data is None:
+        return None
+    if isinstance(data, bool) or not isinstance(data, int) or data < 0:
+        # Only a number is quoted back: a string there could hold anything at all.
+        got = repr(data) if isinstance(data, int) else type(data).__name__
+        raise ResponseDecodeError(f"{what}: expected a count, got {got}")
+    return data
 
 
 class WireStructurer(Generic[T]):
@@ -182,13 +238,15 @@ class WireStructurer(Generic[T]):
     ``renames`` maps a field to its wire key when camelCase is not it; ``fallbacks`` maps a
     wire key to the other spellings a vendor uses for it; ``derived`` fields are left out of
     the generated hook and computed by ``derive`` from the whole wire object. ``raw`` (when
-    the class has it) is the wire object itself.
+    the class has it) is the wire object itself. With ``register=True`` the structurer
+    also becomes ``converter``'s hook for ``cls`` (and ``cls | None``), for nested models.
     """
 
     def __init__(
         self,
         cls: type[T],
         *,
+        converter: cattrs.Converter,
         renames: Mapping[str, str] | None = None,
         fallbacks: Mapping[str, tuple[str, ...]] | None = None,
         derived: tuple[str, ...] = (),
@@ -235,9 +293,7 @@ class WireStructurer(Generic[T]):
         try:
             value = self._structure(source, self._cls)
             if self._derive is not None:
-                for name, derived in self._derive(wire).items():
-                    # Set once on the fresh instance rather than building it twice.
-                    object.__setattr__(value, name, derived)
+                set_derived(value, **self._derive(wire))
         except ResponseDecodeError:
             raise
         except Exception as error:
@@ -245,5 +301,5 @@ class WireStructurer(Generic[T]):
                 f"malformed {self._cls.__name__}: {type(error).__name__}: {error}"
             ) from None
         if self._has_raw:
-            object.__setattr__(value, "raw", wire)
+            set_derived(value, raw=wire)
         return value

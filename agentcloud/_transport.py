@@ -1,29 +1,52 @@
-"""One pooled HTTP session per client: requests, timeouts, retries, error mapping, logging.
+"""One pooled HTTP session per client: requests, deadlines, retries, error mapping, logging.
 
 The transport knows no vendor. A provider describes each call as a :class:`Call` (method,
-encoded path, query, JSON body, how to authorize, whether it may be repeated) and hands the
+encoded path, query, body, how to authorize, whether it may be repeated) and hands the
 transport an ``error_fields`` hook that reads its vendor's error bodies.
+
+Bounds, all of them enforced here so no call can outlive them:
+
+- **One deadline per call**: the retry policy's ``deadline``, a method's ``timeout=``, or the
+  deadline of the operation the request belongs to (a start with its reconciliation, a
+  wait), whichever is first. Each attempt is further bounded by the client's per-attempt
+  timeout. Redirect hops, reading the body and decoding it all run inside the attempt's
+  bound. A ``RequestTimeoutError`` says which bound ran out.
+- **Bounded bodies**: a success body is read up to ``max_response_bytes`` (inflated bodies
+  too: only gzip and deflate are asked for, and they are inflated incrementally under the
+  same bound); past it the call raises a ResponseDecodeError that is not retried. An error
+  body is read only up to :data:`ERROR_BODY_LIMIT`: enough for any message, never a
+  proxy's 200 MB page. Large bodies are decoded on a worker thread, off the event loop.
+- **Honest attempts**: aiohttp's own silent repeat of an idempotent request after a stale
+  keep-alive connection is turned off for the client's own session, so ``attempts`` counts
+  every request that left (a session passed as ``http=`` keeps its own setting).
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import ipaddress
+import itertools
 import json
 import logging
 import math
-import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+import platform
+import time
+import zlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import attrs
-from multidict import CIMultiDictProxy
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from ._retry import RetryBudget, RetryPolicy, parse_retry_after
+from ._redact import Redactor, printable
+from ._retry import BudgetSource, RetryPolicy, parse_retry_after, spend
+from ._tasks import honour_cancel_after, restore_cancel_after
+from ._version import __version__
 from .errors import (
     AgentCloudError,
     APIError,
@@ -34,17 +57,20 @@ from .errors import (
     TransportError,
     error_class_for_status,
 )
+from .hooks import HookRunner, RequestInfo, ResponseInfo, RetryInfo
 
 __all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "ERROR_BODY_LIMIT",
     "Call",
     "ErrorFields",
-    "Redactor",
     "Reply",
     "RetryMode",
     "Transport",
+    "USER_AGENT",
     "default_error_fields",
-    "outcome_is_ambiguous",
     "operation_deadline",
+    "outcome_is_ambiguous",
     "validate_base_url",
     "within_deadline",
 ]
@@ -54,7 +80,23 @@ logger = logging.getLogger("agentcloud")
 T = TypeVar("T")
 
 _MAX_REDIRECTS = 3
+#: Characters of vendor text an error message quotes at most.
 _ERROR_TEXT_LIMIT = 300
+#: Characters of a vendor's request id or error code kept.
+_TOKEN_LIMIT = 128
+#: The default bound on a response body, inflated size included.
+DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+#: Bytes of an error answer's body read at most; the rest is never read.
+ERROR_BODY_LIMIT = 64 * 1024
+#: Bodies larger than this are inflated and parsed on a worker thread.
+_OFF_LOOP_BYTES = 256 * 1024
+#: How often (seconds) a client warns that its retry budget refused a retry.
+_BUDGET_WARNING_INTERVAL = 60.0
+
+USER_AGENT = (
+    f"agentcloud/{__version__} aiohttp/{aiohttp.__version__} Python/{platform.python_version()}"
+)
+_ACCEPT_ENCODING = "gzip, deflate"
 
 
 class RetryMode(enum.Enum):
@@ -63,41 +105,66 @@ class RetryMode(enum.Enum):
     #: Repeating it is harmless: retried on retry statuses, connection errors and timeouts.
     IDEMPOTENT = "idempotent"
     #: It creates something: retried only when it provably had no effect (the connection
-    #: was never made, or a 429 refused it).
+    #: was never made, a 429, or the vendor said it did not act on it).
     AT_MOST_ONCE = "at-most-once"
 
 
 @attrs.frozen(kw_only=True)
 class Call:
-    """One HTTP call as a provider describes it."""
+    """One HTTP call as a provider describes it.
+
+    ``json`` is sent as JSON, ``data`` as raw bytes (with ``headers`` naming its type).
+    With ``decode=False`` a success body is handed back as bytes (``Reply.body``) and not
+    parsed. ``passthrough(status, body)`` may claim a non-2xx answer as a reply rather than
+    an error (a bot's own 4xx behind a vendor's proxy).
+    """
 
     operation: str
     method: str
     path: str
     query: Mapping[str, str] | None = None
     json: Any = None
+    data: bytes | None = None
+    headers: Mapping[str, str] | None = None
     authorization: Callable[[], str | None] | None = None
     mode: RetryMode = RetryMode.IDEMPOTENT
+    decode: bool = True
+    passthrough: Callable[[int, Any], bool] | None = None
 
 
 @attrs.frozen
 class Reply:
-    """A successful answer: status, decoded JSON (None for an empty body), headers."""
+    """An answer: status, decoded JSON (None for an empty or undecoded body), headers, the
+    vendor's request id, and the body's bytes (inflated)."""
 
     status: int
     data: Any
     headers: CIMultiDictProxy[str]
     request_id: str | None
+    body: bytes = b""
+    attempts: int = 1
 
 
 @attrs.frozen(kw_only=True)
 class ErrorFields:
-    """What a vendor's error body says, and which exception class fits it."""
+    """What a vendor's error body says, and which exception class fits it.
+
+    ``unprocessed`` says the vendor did not act on the request (a "not ready" answer), so
+    even a call that creates something may be sent again.
+    """
 
     error_class: type[APIError]
     message: str
     code: str | None = None
     details: Any = None
+    unprocessed: bool = False
+
+
+def _one_line(text: str, limit: int = _ERROR_TEXT_LIMIT) -> str:
+    flat = " ".join(printable(text).split())
+    if len(flat) > limit:
+        flat = flat[:limit] + "..."
+    return flat
 
 
 def default_error_fields(status: int, body: Any) -> ErrorFields:
@@ -119,7 +186,7 @@ def default_error_fields(status: int, body: Any) -> ErrorFields:
             code = str(raw_code)
         details = body.get("details")
     elif isinstance(body, str) and body.strip():
-        message = f"non-JSON error body: {_one_line(body)}"
+        message = f"non-JSON error body: {body}"
     return ErrorFields(
         error_class=error_class_for_status(status),
         message=message or f"HTTP {status} with no error message",
@@ -128,17 +195,29 @@ def default_error_fields(status: int, body: Any) -> ErrorFields:
     )
 
 
-#: The deadline, on the retry policy's clock, of the operation the current request is part
-#: of when that operation is several requests (a start with its reconciliation, a wait):
-#: no request of it retries or waits past that. Set with :func:`within_deadline`.
-operation_deadline: ContextVar[float | None] = ContextVar(
+@attrs.frozen
+class _Bound:
+    """A deadline on the policy clock and how to name it when it runs out."""
+
+    at: float
+    label: str
+
+
+#: The bound of the operation the current request is part of, when that operation is several
+#: requests (a start with its reconciliation, a wait): no request of it retries or waits
+#: past that. Set with :func:`within_deadline`.
+operation_deadline: ContextVar[_Bound | None] = ContextVar(
     "agentcloud_operation_deadline", default=None
 )
 
 
-async def within_deadline(deadline: float | None, call: Awaitable[T]) -> T:
+async def within_deadline(deadline: float | None, call: Awaitable[T], *, label: str = "") -> T:
     """Awaits ``call`` with every request it makes bounded by ``deadline`` as well."""
-    token = operation_deadline.set(deadline)
+    outer = operation_deadline.get()
+    bound = outer
+    if deadline is not None and (outer is None or deadline < outer.at):
+        bound = _Bound(deadline, label or "the operation's deadline")
+    token = operation_deadline.set(bound)
     try:
         return await call
     finally:
@@ -154,38 +233,6 @@ def outcome_is_ambiguous(error: BaseException) -> bool:
     return isinstance(error, TransportError) and error.request_sent
 
 
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
-_BEARER = re.compile(r"(?i)(bearer\s+)\S+")
-
-
-class Redactor:
-    """Removes secrets from text bound for a message, a repr or a log line."""
-
-    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
-        self._secrets: list[str] = []
-        for secret in secrets:
-            self.add(secret)
-
-    def add(self, secret: str | None) -> None:
-        if secret and len(secret) >= 4 and secret not in self._secrets:
-            self._secrets.append(secret)
-            self._secrets.sort(key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, "[redacted]")
-        text = _JWT.sub("[redacted-jwt]", text)
-        return _BEARER.sub(r"\1[redacted]", text)
-
-
-def _one_line(text: str) -> str:
-    flat = " ".join(text.split())
-    if len(flat) > _ERROR_TEXT_LIMIT:
-        flat = flat[:_ERROR_TEXT_LIMIT] + "..."
-    return flat
-
-
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -198,7 +245,7 @@ def _is_loopback(host: str) -> bool:
 def validate_base_url(base_url: str, *, allow_insecure: bool) -> str:
     """Checks ``base_url`` is scheme, host and port only; https unless loopback or allowed.
 
-    Returns it without a trailing slash.
+    Returns it without a trailing slash, the host in its IDNA (ASCII) form.
     """
     if not isinstance(base_url, str) or not base_url:
         raise InvalidRequestError("base_url", "must be a non-empty string like https://host")
@@ -209,10 +256,11 @@ def validate_base_url(base_url: str, *, allow_insecure: bool) -> str:
         parts = urlsplit(base_url)
         if parts.port == 0:  # .port raises ValueError for a port that is not 1..65535
             raise ValueError("port 0")
-        URL(base_url)  # the transport builds every request URL from it
-    except ValueError:
+        parsed = URL(base_url)
+        host = parsed.raw_host
+    except (ValueError, UnicodeError):
         raise InvalidRequestError("base_url", "is not a valid URL") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.hostname or not host:
         raise InvalidRequestError("base_url", "must be an http(s) URL with a host")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise InvalidRequestError(
@@ -225,11 +273,109 @@ def validate_base_url(base_url: str, *, allow_insecure: bool) -> str:
             "base_url",
             "plain http is refused for a non-loopback host; pass allow_insecure=True to allow it",
         )
-    return f"{parts.scheme}://{parts.netloc}"
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc = f"{netloc}:{parts.port}"
+    return f"{parts.scheme}://{netloc}"
 
 
-def _request_id(headers: Mapping[str, str]) -> str | None:
-    return headers.get("x-request-id") or headers.get("request-id")
+def check_default_headers(headers: object) -> dict[str, str]:
+    """``default_headers=``: plain header names and values; Authorization is the SDK's."""
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise InvalidRequestError("default_headers", "must be a mapping of header names to values")
+    checked: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise InvalidRequestError("default_headers", "names and values must be strings")
+        if not name or any(ch in name for ch in " :\r\n\t") or not name.isascii():
+            raise InvalidRequestError("default_headers", f"{name!r} is not a header name")
+        if any(ch in value for ch in "\r\n\x00"):
+            raise InvalidRequestError("default_headers", f"the value of {name} has a line break")
+        if name.lower() in ("authorization", "host", "content-length"):
+            raise InvalidRequestError("default_headers", f"{name} is set by the SDK itself")
+        checked[name] = value
+    return checked
+
+
+class _SendState:
+    """Where an attempt got to: a timeout or failure while the pool had not yet handed it
+    a connection proves nothing was sent. Anything else (a session given as ``http=``, a
+    connection that was handed out) counts as maybe sent."""
+
+    __slots__ = ("connected", "entered")
+
+    def __init__(self) -> None:
+        self.entered = False
+        self.connected = False
+
+    @property
+    def maybe_sent(self) -> bool:
+        return not self.entered or self.connected
+
+
+_send_state: ContextVar[_SendState | None] = ContextVar("agentcloud_send_state", default=None)
+
+
+class _TrackingConnector(aiohttp.TCPConnector):
+    """Marks the attempt in flight once the pool hands it a connection."""
+
+    async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
+        state = _send_state.get()
+        if state is not None:
+            state.entered = True
+        connection = await super().connect(req, traces, timeout)
+        if state is not None:
+            state.connected = True
+        return connection
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Undecodable(Exception):
+    pass
+
+
+def _inflate(raw: bytes, encoding: str, limit: int, *, truncate: bool) -> bytes:
+    """``raw`` inflated (gzip or deflate) to at most ``limit`` bytes.
+
+    Past the limit: cut there when ``truncate`` (an error's message needs only the start),
+    else :class:`_TooLarge`. zlib is asked for at most ``limit + 1`` bytes, so a bomb is
+    never inflated beyond the bound, however small it is on the wire.
+    """
+    candidates: tuple[int, ...]
+    if encoding in ("gzip", "x-gzip"):
+        candidates = (16 + zlib.MAX_WBITS,)
+    else:  # deflate: zlib-wrapped as the RFC says, raw as some servers send it
+        candidates = (zlib.MAX_WBITS, -zlib.MAX_WBITS)
+    for wbits in candidates:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            out = inflater.decompress(raw, limit + 1)
+        except zlib.error:
+            continue
+        if len(out) > limit or inflater.unconsumed_tail:
+            if truncate:
+                return out[:limit]
+            raise _TooLarge
+        if not inflater.eof and not truncate:
+            raise _Undecodable("the compressed body is cut short")
+        return out
+    raise _Undecodable(f"the body is not valid {encoding}")
+
+
+def _decode_body(raw: bytes, encoding: str, limit: int, *, parse: bool) -> tuple[bytes, Any]:
+    """Inflates and parses a success body; runs on a worker thread for large bodies."""
+    body = _inflate(raw, encoding, limit, truncate=False) if encoding else raw
+    if not parse or not body.strip():
+        return body, None
+    try:
+        return body, json.loads(body)
+    except (ValueError, RecursionError) as error:  # RecursionError: nested too deeply
+        raise _Undecodable("not JSON") from error
 
 
 class Transport:
@@ -246,46 +392,85 @@ class Transport:
         error_fields: Callable[[int, Any], ErrorFields] = default_error_fields,
         redactor: Redactor,
         max_connections: int = 100,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        default_headers: Mapping[str, str] | None = None,
+        hooks: Sequence[Any] | None = None,
     ) -> None:
         if isinstance(timeout, aiohttp.ClientTimeout):
-            self._timeout = timeout
+            attempt_seconds = timeout.total
+            # The per-attempt total is enforced around the whole attempt (hops and body
+            # included); aiohttp keeps its finer connect and read limits.
+            self._aiohttp_timeout = attrs.evolve(timeout, total=None)
         elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0:
-            self._timeout = aiohttp.ClientTimeout(total=float(timeout))
+            attempt_seconds = float(timeout)
+            self._aiohttp_timeout = aiohttp.ClientTimeout(total=None)
         else:
             raise InvalidRequestError("timeout", "must be seconds > 0 or an aiohttp.ClientTimeout")
+        self._attempt_seconds = math.inf if attempt_seconds is None else float(attempt_seconds)
         if not isinstance(retry, RetryPolicy):
             raise InvalidRequestError("retry", "must be an agentcloud.RetryPolicy")
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1024
+        ):
+            raise InvalidRequestError("max_response_bytes", "must be an integer >= 1024")
         self.provider = provider
         self.base_url = base_url
         self.retry = retry
         self.redact = redactor
+        self.max_response_bytes = max_response_bytes
         self._origin = urlsplit(base_url)
         self._error_fields = error_fields
-        self._budget = RetryBudget(retry.budget, retry.budget_refill)
+        self._budget: BudgetSource = retry.new_budget()
+        self._hooks = HookRunner(hooks)
+        self._call_ids = itertools.count(1)
+        self._base_headers = {
+            "Accept": "application/json",
+            "Accept-Encoding": _ACCEPT_ENCODING,
+            "User-Agent": USER_AGENT,
+            **check_default_headers(default_headers),
+        }
         self._given_http = http
         self._own_http: aiohttp.ClientSession | None = None
         self._max_connections = max_connections
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._budget_warned_at = -math.inf
 
     @property
     def closed(self) -> bool:
         return self._closed
 
     @property
-    def budget(self) -> RetryBudget:
+    def budget(self) -> BudgetSource:
         return self._budget
 
     def _http(self) -> aiohttp.ClientSession:
         if self._closed:
-            raise RuntimeError("this agentcloud client is closed")
+            raise InvalidRequestError("client", "this client is closed; create a new one")
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise InvalidRequestError(
+                "client",
+                "this client was first used on another event loop; create a client per event "
+                "loop (e.g. inside the coroutine asyncio.run runs), or use agentcloud.sync",
+            )
         if self._given_http is not None:
             return self._given_http
         if self._own_http is None:
-            self._own_http = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections),
-                timeout=self._timeout,
+            session = aiohttp.ClientSession(
+                connector=_TrackingConnector(limit=self._max_connections),
+                timeout=self._aiohttp_timeout,
                 raise_for_status=False,
+                trust_env=True,
+                auto_decompress=False,
             )
+            if hasattr(session, "_retry_connection"):
+                session._retry_connection = False
+            self._own_http = session
         return self._own_http
 
     async def aclose(self) -> None:
@@ -295,123 +480,304 @@ class Transport:
         if own is not None:
             await own.close()
 
-    async def request(self, call: Call) -> Reply:
-        """Sends ``call``, retrying as its mode and the policy allow. Raises AgentCloudError."""
+    def _bound(self, timeout: float | None) -> _Bound:
         policy = self.retry
-        deadline = policy.clock() + policy.deadline
+        now = policy.clock()
+        bound = _Bound(now + policy.deadline, f"the retry deadline of {policy.deadline:g}s")
+        if timeout is not None and now + timeout < bound.at:
+            bound = _Bound(now + timeout, f"the call's {timeout:g}s")
         outer = operation_deadline.get()
-        if outer is not None and outer < deadline:
-            deadline = outer
-        retries = 0
+        if outer is not None and outer.at < bound.at:
+            bound = outer
+        return bound
+
+    async def request(self, call: Call, *, timeout: float | None = None) -> Reply:
+        """Sends ``call``, retrying as its mode and the policy allow, all within one
+        deadline (``timeout`` seconds at most, when given). Raises AgentCloudError."""
+        policy = self.retry
+        bound = self._bound(timeout)
+        hooks = self._hooks
+        call_id = next(self._call_ids) if hooks.active else 0
+        attempts = 0
         while True:
-            remaining = deadline - policy.clock()
+            remaining = bound.at - policy.clock()
             try:
                 if remaining <= 0:
-                    raise RequestTimeoutError(f"{call.operation}: out of time (deadline reached)")
-                reply = await self._attempt(call, remaining, attempt=retries + 1)
+                    raise RequestTimeoutError(
+                        f"{call.operation}: {bound.label} ran out"
+                        + (f" after {attempts} attempts" if attempts else " before it was sent"),
+                        request_sent=attempts > 0,
+                    )
+                attempts += 1
+                reply = await self._attempt(call, remaining, attempts, bound, call_id)
             except AgentCloudError as error:
-                delay = self._retry_delay(call, error, retries, deadline)
+                error.attempts = attempts
+                delay, refused_by_budget = await self._retry_delay(call, error, attempts, bound)
+                if hooks.active:
+                    await self._emit_response(call, call_id, attempts, None, error, delay is None)
                 if delay is None:
+                    if refused_by_budget:
+                        self._budget_refused(call, error)
+                    elif attempts > 1 and isinstance(error, RequestTimeoutError):
+                        _append(error, f", after {attempts} attempts")
                     raise
-                retries += 1
-                if logger.isEnabledFor(logging.DEBUG):
-                    logger.debug(
-                        "%s: retrying in %.3fs after %s",
+                if logger.isEnabledFor(logging.INFO):
+                    logger.info(
+                        "%s: attempt %d failed (%s); retrying in %.3fs",
                         call.operation,
-                        delay,
+                        attempts,
                         self.redact(f"{type(error).__name__}: {error}"),
+                        delay,
+                    )
+                if hooks.active:
+                    await hooks.emit(
+                        "on_retry",
+                        RetryInfo(
+                            call_id=call_id,
+                            provider=self.provider,
+                            operation=call.operation,
+                            attempt=attempts,
+                            delay=delay,
+                            error=error,
+                        ),
                     )
                 await policy.sleep(delay)
                 continue
             self._budget.record_success()
-            return reply
+            return reply if attempts == 1 else attrs.evolve(reply, attempts=attempts)
 
-    def _retry_delay(
-        self, call: Call, error: AgentCloudError, retries: int, deadline: float
-    ) -> float | None:
-        """Seconds to wait before the next attempt, or None to give up with ``error``."""
+    def _budget_refused(self, call: Call, error: AgentCloudError) -> None:
+        _append(error, " (the client's retry budget is spent, so it was not retried)")
+        now = time.monotonic()
+        if now - self._budget_warned_at >= _BUDGET_WARNING_INTERVAL:
+            self._budget_warned_at = now
+            logger.warning(
+                "%s: the retry budget of this %s client is spent: failing calls are not "
+                "retried until successes refill it (RetryPolicy(budget=..., budget_refill=...))",
+                call.operation,
+                self.provider,
+            )
+
+    async def _retry_delay(
+        self, call: Call, error: AgentCloudError, attempts: int, bound: _Bound
+    ) -> tuple[float | None, bool]:
+        """Seconds to wait before the next attempt, or None to give up with ``error``; and
+        whether it was the budget that said no."""
         policy = self.retry
-        if retries + 1 >= policy.max_attempts:
-            return None
+        if attempts >= policy.max_attempts:
+            return None, False
         if isinstance(error, APIError):
-            if error.status not in policy.retry_statuses:
-                return None
-            if call.mode is RetryMode.AT_MOST_ONCE and error.status != 429:
-                return None
+            unprocessed = error.unprocessed
+            if error.status not in policy.retry_statuses and not unprocessed:
+                return None, False
+            if call.mode is RetryMode.AT_MOST_ONCE and error.status != 429 and not unprocessed:
+                return None, False
         elif isinstance(error, TransportError):
             if call.mode is RetryMode.AT_MOST_ONCE and error.request_sent:
-                return None
+                return None, False
             if not error.retryable:
-                return None
+                return None, False
         elif isinstance(error, ResponseDecodeError):
             # A 2xx body that does not parse was cut or mangled on its way; reading again
             # is harmless for a call that may be repeated, never done for one that creates.
-            if call.mode is not RetryMode.IDEMPOTENT:
-                return None
+            if call.mode is not RetryMode.IDEMPOTENT or not error.retryable:
+                return None, False
         else:
-            return None
+            return None, False
         retry_after = error.retry_after if isinstance(error, APIError) else None
         if retry_after is not None:
             if retry_after > policy.max_retry_after:
-                return None
+                return None, False
             delay = retry_after
         else:
-            delay = policy.backoff(retries)
-        if policy.clock() + delay >= deadline:
-            return None
-        if not self._budget.try_spend():
-            return None
-        return delay
+            delay = policy.backoff(attempts - 1)
+        if policy.clock() + delay >= bound.at:
+            return None, False
+        if not await spend(self._budget):
+            return None, True
+        return delay, False
 
-    async def _attempt(self, call: Call, remaining: float, *, attempt: int) -> Reply:
-        http = self._http()
-        headers = {"Accept": "application/json"}
+    async def _emit_response(
+        self,
+        call: Call,
+        call_id: int,
+        attempt: int,
+        status: int | None,
+        error: BaseException | None,
+        final: bool,
+        *,
+        elapsed: float = 0.0,
+        request_id: str | None = None,
+    ) -> None:
+        if isinstance(error, APIError):
+            status, request_id = error.status, error.request_id
+        await self._hooks.emit(
+            "on_response",
+            ResponseInfo(
+                call_id=call_id,
+                provider=self.provider,
+                operation=call.operation,
+                method=call.method,
+                url=self.base_url + self.redact(call.path),
+                path=self.redact(call.path),
+                attempt=attempt,
+                status=status,
+                elapsed=elapsed,
+                request_id=request_id,
+                error=error,
+                final=final,
+            ),
+        )
+
+    def _headers(self, call: Call) -> tuple[dict[str, str], bytes | None]:
+        headers = dict(self._base_headers)
+        data = call.data
+        if call.json is not None:
+            try:
+                data = json.dumps(call.json, separators=(",", ":"), allow_nan=False).encode()
+            except (TypeError, ValueError) as error:  # checks upstream make this unreachable
+                raise InvalidRequestError("body", f"must be JSON-serialisable: {error}") from None
+            headers["Content-Type"] = "application/json"
+        if call.headers:
+            headers.update(call.headers)
         auth = call.authorization() if call.authorization is not None else None
         if auth is not None:
             headers["Authorization"] = auth
-        data: bytes | None = None
-        if call.json is not None:
-            data = json.dumps(call.json, separators=(",", ":")).encode()
-            headers["Content-Type"] = "application/json"
-        total = self._timeout.total
-        per_attempt = remaining if total is None else min(total, remaining)
-        # The usual case (the deadline is further off than one attempt) needs no new object.
-        timeout = (
-            self._timeout
-            if per_attempt == total
-            else attrs.evolve(self._timeout, total=per_attempt)
-        )
-        if per_attempt == math.inf:  # no deadline, no per-attempt limit: aiohttp wants None
-            timeout = attrs.evolve(self._timeout, total=None)
+        return headers, data
+
+    async def _attempt(
+        self, call: Call, remaining: float, attempt: int, bound: _Bound, call_id: int
+    ) -> Reply:
+        http = self._http()
+        headers, data = self._headers(call)
+        if self._attempt_seconds <= remaining:
+            limit, label = self._attempt_seconds, f"one attempt's {self._attempt_seconds:g}s"
+        else:
+            limit, label = remaining, bound.label
         # encoded=True: the provider already percent-encoded the path; yarl must not undo it.
         url = URL(self.base_url + call.path, encoded=True)
         debug = logger.isEnabledFor(logging.DEBUG)
+        hooks = self._hooks.active
+        loop = asyncio.get_running_loop()
+        started = loop.time() if (debug or hooks) else 0.0
         if debug:
             logger.debug(
-                "%s: %s %s attempt %d", call.operation, call.method, self.redact(call.path), attempt
+                "%s: %s %s%s attempt %d",
+                call.operation,
+                call.method,
+                self.redact(call.path),
+                self._query_text(call),
+                attempt,
             )
+        if hooks:
+            await self._hooks.emit(
+                "on_request",
+                RequestInfo(
+                    call_id=call_id,
+                    provider=self.provider,
+                    operation=call.operation,
+                    method=call.method,
+                    url=self.base_url + self.redact(call.path),
+                    path=self.redact(call.path),
+                    attempt=attempt,
+                ),
+            )
+        state = _SendState()
+        state_token = _send_state.set(state)
+        finite = limit != math.inf
+        scope = asyncio.timeout(limit if finite else None)
+        # A start or end runs in a task that declines cancellation; its deadline may not.
+        restore = honour_cancel_after(loop.time() + limit) if finite else None
+        try:
+            async with scope:
+                reply = await self._exchange(http, call, url, headers, data, state)
+        except APIError as error:
+            if debug:
+                logger.debug(
+                    "%s: %s %s -> %d (request id %s, %.1f ms)",
+                    call.operation,
+                    call.method,
+                    self.redact(call.path),
+                    error.status,
+                    error.request_id,
+                    (loop.time() - started) * 1000,
+                )
+            raise
+        except TimeoutError:
+            sent = state.maybe_sent
+            if scope.expired():
+                message = f"{call.operation}: no answer within {label}"
+            else:  # one of aiohttp's finer limits (connect, sock_read) given by the caller
+                message = f"{call.operation}: aiohttp's ClientTimeout ran out"
+            raise RequestTimeoutError(message, request_sent=sent) from None
+        finally:
+            _send_state.reset(state_token)
+            restore_cancel_after(restore)
+        if debug or hooks:
+            elapsed = loop.time() - started
+            if debug:
+                logger.debug(
+                    "%s: %s %s -> %d (%d bytes, request id %s, %.1f ms)",
+                    call.operation,
+                    call.method,
+                    self.redact(call.path),
+                    reply.status,
+                    len(reply.body),
+                    reply.request_id,
+                    elapsed * 1000,
+                )
+            if hooks:
+                await self._emit_response(
+                    call,
+                    call_id,
+                    attempt,
+                    reply.status,
+                    None,
+                    True,
+                    elapsed=elapsed,
+                    request_id=reply.request_id,
+                )
+        return reply
+
+    def _query_text(self, call: Call) -> str:
+        if not call.query:
+            return ""
+        return "?" + self.redact("&".join(f"{key}={value}" for key, value in call.query.items()))
+
+    async def _exchange(
+        self,
+        http: aiohttp.ClientSession,
+        call: Call,
+        url: URL,
+        headers: dict[str, str],
+        data: bytes | None,
+        state: _SendState,
+    ) -> Reply:
         method = call.method
         try:
-            for _ in range(_MAX_REDIRECTS + 1):
+            for hop in range(_MAX_REDIRECTS + 1):
                 async with http.request(
                     method,
                     url,
                     params=call.query,
                     data=data,
                     headers=headers,
-                    timeout=timeout,
+                    timeout=self._aiohttp_timeout,
                     allow_redirects=False,
+                    auto_decompress=False,
                 ) as response:
-                    body = await response.read()
                     status = response.status
                     response_headers = response.headers
-                if 300 <= status < 400 and "Location" in response_headers:
-                    url = self._same_origin_redirect(
-                        call, str(url), response_headers["Location"], status
-                    )
-                    if status == 303:  # "see other": the request was handled; GET the result
-                        method, data = "GET", None
-                    continue
+                    if (
+                        300 <= status < 400
+                        and "Location" in response_headers
+                        and hop < _MAX_REDIRECTS
+                    ):
+                        url = self._same_origin_redirect(call, str(url), response_headers, status)
+                        if status == 303:  # "see other": the request was handled; GET it
+                            method, data = "GET", None
+                        continue
+                    raw = await self._read(response, status)
                 break
         except aiohttp.ClientConnectorCertificateError as exc:
             raise TransportError(
@@ -424,111 +790,186 @@ class Transport:
                 f"{call.operation}: timed out connecting to {self._origin.netloc}",
                 request_sent=False,
             ) from None
-        except TimeoutError:
-            raise RequestTimeoutError(
-                f"{call.operation}: no answer within {per_attempt:g}s", request_sent=True
-            ) from None
         except aiohttp.ClientConnectorError as exc:
             raise TransportError(
                 f"{call.operation}: cannot connect to {self._origin.netloc}: "
                 f"{self.redact(str(exc.os_error))}",
                 request_sent=False,
             ) from None
+        except _TooLarge:
+            raise ResponseDecodeError(
+                f"{call.operation}: the {status} answer is larger than max_response_bytes "
+                f"({self.max_response_bytes} bytes); it was not read",
+                status=status,
+                request_id=self._request_id(response_headers),
+                retryable=False,
+            ) from None
         except (aiohttp.ClientError, OSError) as exc:
+            if isinstance(exc, TimeoutError):
+                raise
             raise TransportError(
                 f"{call.operation}: connection failed: {type(exc).__name__}: "
                 f"{self.redact(str(exc))}",
-                request_sent=True,
+                request_sent=state.maybe_sent,
             ) from None
-        request_id = _request_id(response_headers)
-        if debug:
-            logger.debug(
-                "%s: %s %s -> %d (%d bytes, request id %s)",
-                call.operation,
-                call.method,
-                self.redact(call.path),
-                status,
-                len(body),
-                request_id,
+        return await self._answer(call, status, response_headers, raw)
+
+    async def _read(self, response: aiohttp.ClientResponse, status: int) -> bytes:
+        """The body as sent (still compressed), read under the size bounds."""
+        success = 200 <= status < 300
+        limit = (
+            self.max_response_bytes if success else min(ERROR_BODY_LIMIT, self.max_response_bytes)
+        )
+        length = response.content_length
+        if length is not None and length <= limit:
+            return await response.read()
+        if success and length is not None:
+            raise _TooLarge
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                if success:
+                    raise _TooLarge
+                chunks.append(chunk[: len(chunk) - (size - limit)])
+                break  # an error's message needs only the start; the rest is not read
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _request_id(self, headers: Mapping[str, str]) -> str | None:
+        value = headers.get("x-request-id") or headers.get("request-id")
+        if not value:
+            return None
+        # A vendor (or proxy) may echo the Authorization header here.
+        return _one_line(self.redact(value), _TOKEN_LIMIT)
+
+    async def _answer(
+        self, call: Call, status: int, headers: CIMultiDictProxy[str], raw: bytes
+    ) -> Reply:
+        request_id = self._request_id(headers)
+        encoding = headers.get("Content-Encoding", "").strip().lower()
+        if encoding == "identity":
+            encoding = ""
+        if encoding and encoding not in ("gzip", "x-gzip", "deflate") and raw:
+            raise ResponseDecodeError(
+                f"{call.operation}: the {status} answer uses a content encoding agentcloud "
+                f"did not ask for ({_one_line(encoding, 32)})",
+                status=status,
+                request_id=request_id,
+                retryable=False,
             )
         if 200 <= status < 300:
-            return Reply(
-                status,
-                self._decode_success(call, body, status, request_id),
-                response_headers,
-                request_id,
-            )
-        raise self._error(call, status, body, response_headers, request_id)
+            body, data = await self._decode_success(call, status, raw, encoding, request_id)
+            return Reply(status, data, headers, request_id, body)
+        try:
+            body = _inflate(raw, encoding, ERROR_BODY_LIMIT, truncate=True) if encoding else raw
+        except _Undecodable:
+            body = b""
+        decoded = self._decode_error_body(body)
+        if call.passthrough is not None and call.passthrough(status, decoded):
+            return Reply(status, decoded if call.decode else None, headers, request_id, body)
+        raise self._error(call, status, decoded, headers, request_id)
+
+    async def _decode_success(
+        self, call: Call, status: int, raw: bytes, encoding: str, request_id: str | None
+    ) -> tuple[bytes, Any]:
+        limit = self.max_response_bytes
+        try:
+            if len(raw) > _OFF_LOOP_BYTES or (encoding and len(raw) > _OFF_LOOP_BYTES // 16):
+                return await asyncio.to_thread(
+                    _decode_body, raw, encoding, limit, parse=call.decode
+                )
+            return _decode_body(raw, encoding, limit, parse=call.decode)
+        except _TooLarge:
+            raise ResponseDecodeError(
+                f"{call.operation}: the {status} answer inflates past max_response_bytes "
+                f"({limit} bytes)",
+                status=status,
+                request_id=request_id,
+                retryable=False,
+            ) from None
+        except _Undecodable as error:
+            body = raw if not encoding else b""
+            # Redacted before it is cut short, so no secret survives half-cut at the edge.
+            text = self.redact(body[:4096].decode("utf-8", "replace"))
+            quoted = f": {_one_line(text[:200])}" if text.strip() else ""
+            raise ResponseDecodeError(
+                f"{call.operation}: the {status} answer is {error}{quoted}",
+                status=status,
+                request_id=request_id,
+            ) from None
+
+    def _decode_error_body(self, body: bytes) -> Any:
+        if not body.strip():
+            return None
+        if body.lstrip()[:1] in (b"{", b"["):
+            try:
+                return json.loads(body)
+            except (ValueError, RecursionError):
+                pass
+        # Redacted whole, before the message takes (and cuts) a piece of it.
+        return self.redact(body[:4096].decode("utf-8", "replace"))
 
     def _same_origin_redirect(
-        self, call: Call, current: str, location: str, status: int
+        self, call: Call, current: str, headers: Mapping[str, str], status: int
     ) -> URL:
         # A redirect answers "not here": the request was not carried out, so refusing to
         # follow leaves nothing behind, except after a 303, which answers a request that was.
         acted = status == 303
         try:
-            target = urljoin(current, location)
+            target = urljoin(current, headers["Location"])
             parts = urlsplit(target)
             next_url = URL(target)
-        except ValueError:  # e.g. "http://[bad": the vendor's header, not our input
+            origin = (parts.scheme, parts.hostname, parts.port)
+        except (ValueError, UnicodeError):  # e.g. "http://[bad": the vendor's header
             raise TransportError(
                 f"{call.operation}: the redirect's Location is not a valid URL",
                 request_sent=acted,
                 retryable=False,
             ) from None
-        if (parts.scheme, parts.netloc) != (self._origin.scheme, self._origin.netloc):
-            # Following would hand our Authorization header to another host.
+        ours = (self._origin.scheme, self._origin.hostname, self._origin.port)
+        if origin != ours or parts.username or parts.password:
+            # Following would hand our Authorization header to another host. The target is
+            # not quoted: a hostile Location may carry our own credentials back.
             raise TransportError(
-                f"{call.operation}: refused a redirect to another host ({parts.netloc})",
+                f"{call.operation}: refused a redirect to another host ({status})",
                 request_sent=acted,
                 retryable=False,
             )
         return next_url
 
-    def _decode_success(
-        self, call: Call, body: bytes, status: int, request_id: str | None
-    ) -> Any:
-        if not body.strip():
-            return None
-        try:
-            return json.loads(body)
-        except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
-            # Redacted before it is cut short, so no secret survives half-cut at the edge.
-            text = self.redact(body[:4096].decode("utf-8", "replace"))
-            raise ResponseDecodeError(
-                f"{call.operation}: the {status} answer is not JSON: {_one_line(text[:200])}",
-                status=status,
-                request_id=request_id,
-            ) from None
-
     def _error(
         self,
         call: Call,
         status: int,
-        body: bytes,
-        headers: CIMultiDictProxy[str],
+        decoded: Any,
+        headers: CIMultiDictProxy[str] | CIMultiDict[str],
         request_id: str | None,
     ) -> APIError:
-        decoded: Any
-        try:
-            decoded = json.loads(body) if body.strip() else None
-        except (ValueError, RecursionError):
-            # Redacted whole, before the message takes (and cuts) a piece of it.
-            decoded = self.redact(body.decode("utf-8", "replace"))
         try:
             fields = self._error_fields(status, decoded)
         except Exception:  # a hook must never turn an error answer into a crash
             fields = default_error_fields(status, decoded)
-        message = self.redact(fields.message)
+        message = _one_line(self.redact(fields.message))
         if status in (301, 302, 303, 307, 308):
             message = f"redirect not followed: {message}"
-        return fields.error_class(
+        code = None if fields.code is None else _one_line(self.redact(fields.code), _TOKEN_LIMIT)
+        error = fields.error_class(
             message,
             status=status,
-            code=None if fields.code is None else self.redact(fields.code),
+            code=code,
             request_id=request_id,
             provider=self.provider,
             body=decoded,
             details=fields.details,
             retry_after=parse_retry_after(headers),
         )
+        error.unprocessed = fields.unprocessed
+        return error
+
+
+def _append(error: AgentCloudError, text: str) -> None:
+    """Adds ``text`` to the error's message (its ``str``)."""
+    if error.args and isinstance(error.args[0], str):
+        error.args = (error.args[0] + text, *error.args[1:])

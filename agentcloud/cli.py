@@ -1,5 +1,8 @@
 """The ``agentcloud`` command: the SDK's operations from a shell, with no logic of its own.
 
+Which providers exist, and the options and commands each adds, come from the registry
+(each provider module's ``CLI``); nothing here names a vendor.
+
 Exit codes, one per family of failure, so scripts can branch on them::
 
     0  success
@@ -18,18 +21,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import enum
 import json
 import logging
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import IO, Any, NoReturn
 
-import attrs
-
+from ._commands import Command, Option, ProviderCLI, UsageError
+from ._redact import printable, redact_known
 from ._version import __version__
 from .errors import (
     AgentCloudError,
@@ -46,6 +47,7 @@ from .errors import (
     SessionFailedError,
     TransportError,
 )
+from .models import to_jsonable
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -74,18 +76,12 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (TransportError, EXIT_UNAVAILABLE),
 )
 
-_EPILOG = """\
+_EXIT_HELP = """\
 exit codes: 0 ok, 1 other error, 2 usage, 3 input rejected, 4 auth, 5 not found,
 6 rate limited or unavailable, 7 session failed, 130 interrupted.
-
-credentials come from the environment: VIDEOSDK_API_KEY and VIDEOSDK_SECRET_KEY;
-PIPECAT_CLOUD_API_KEY and PIPECAT_CLOUD_PUBLIC_KEY. AGENTCLOUD_PROVIDER sets the default
---provider, PIPECAT_CLOUD_AGENT the default --agent.
 """
-
-
-class UsageError(Exception):
-    """The command line is wrong in a way argparse cannot see."""
+PROVIDER_ENV = "AGENTCLOUD_PROVIDER"
+BASE_URL_ENV = "AGENTCLOUD_BASE_URL"
 
 
 def exit_code_for(error: BaseException) -> int:
@@ -96,7 +92,7 @@ def exit_code_for(error: BaseException) -> int:
 
 
 def describe(error: BaseException) -> str:
-    """One line naming the problem; the SDK's messages already carry no secret."""
+    """One printable line naming the problem, with any secret redacted."""
     if isinstance(error, APIError):
         parts = [f"{type(error).__name__}: HTTP {error.status}"]
         if error.code is not None and error.code != str(error.status):
@@ -104,66 +100,47 @@ def describe(error: BaseException) -> str:
         parts.append(error.message)
         if error.request_id:
             parts.append(f"request id {error.request_id}")
-        return " | ".join(parts)
-    text = " ".join(str(error).split()) or type(error).__name__
-    return f"{type(error).__name__}: {text}"
+        text = " | ".join(parts)
+    else:
+        text = f"{type(error).__name__}: {str(error) or type(error).__name__}"
+    return " ".join(printable(redact_known(text)).split())
 
 
-# --- turning models into JSON -----------------------------------------------------------
+# --- what the registry says -------------------------------------------------------------
 
 
-def to_jsonable(value: Any) -> Any:
-    """Models to plain JSON values: datetimes as ISO 8601, enums as values, no ``raw``."""
-    if attrs.has(type(value)):
-        return {
-            field.name: to_jsonable(getattr(value, field.name))
-            for field in attrs.fields(type(value))
-            if field.name != "raw"
-        }
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): to_jsonable(item) for key, item in value.items()}
-    return value
+def _providers() -> dict[str, ProviderCLI]:
+    from .providers import provider_infos
+
+    specs: dict[str, ProviderCLI] = {}
+    for info in provider_infos():
+        try:
+            spec = info.attribute("CLI")
+        except ImportError:
+            continue
+        specs[info.name] = spec if isinstance(spec, ProviderCLI) else ProviderCLI()
+    return specs
 
 
-_TABLE_COLUMNS: tuple[tuple[str, int], ...] = (
-    ("id", 36),
-    ("status", 8),
-    ("raw_status", 12),
-    ("created_at", 24),
-    ("ended_at", 24),
-    ("duration", 8),
-)
+_SESSION_ACTIONS = ("list", "get", "start", "end", "wait")
 
 
-def _cell(value: Any, width: int) -> str:
-    text = "-" if value is None else str(value)
-    if len(text) > width:
-        text = text[: width - 1] + "~"
-    return text.ljust(width)
+def _action_options(spec: ProviderCLI, action: str) -> tuple[Option, ...]:
+    options = list(spec.client)
+    if action == "list":
+        options += spec.listing
+    elif action == "start":
+        options += spec.start
+    else:
+        options += spec.locate
+    return tuple(options)
 
 
-def table_header() -> str:
-    return "  ".join(_cell(name.upper(), width) for name, width in _TABLE_COLUMNS).rstrip()
-
-
-def table_row(item: dict[str, Any]) -> str:
-    return "  ".join(_cell(item.get(name), width) for name, width in _TABLE_COLUMNS).rstrip()
+def _command_options(spec: ProviderCLI, command: Command) -> tuple[Option, ...]:
+    return (*spec.client, *command.options)
 
 
 # --- argument parsing ---------------------------------------------------------------------
-
-
-def _key_value(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return key, value
 
 
 def _positive_int(text: str) -> int:
@@ -186,132 +163,228 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _timestamp(text: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an ISO 8601 time, got {text!r}") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+def _credentials_help(specs: dict[str, ProviderCLI]) -> str:
+    lines = [_EXIT_HELP, "environment:"]
+    lines.append(f"  {PROVIDER_ENV} sets the default --provider; {BASE_URL_ENV} the --base-url.")
+    for name, spec in specs.items():
+        variables = [*spec.credentials]
+        if spec.base_url_env:
+            variables.append(spec.base_url_env)
+        if variables:
+            lines.append(f"  {name}: {', '.join(variables)}")
+    return "\n".join(lines) + "\n"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="agentcloud",
-        description="Start, end, inspect, wait for and list AI agent sessions on agent clouds.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def _common(parser: argparse.ArgumentParser, providers: Sequence[str]) -> None:
+    parser.add_argument(
+        "--provider",
+        choices=providers,
+        default=os.environ.get(PROVIDER_ENV) or None,
+        help=f"the agent cloud (default ${PROVIDER_ENV})",
     )
-    parser.add_argument("--version", action="version", version=f"agentcloud {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="DEBUG logs (redacted)")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument(
+        "--base-url",
+        help=f"scheme, host and port of the API or emulator (default ${BASE_URL_ENV}, "
+        "then the provider's own variable)",
+    )
+    parser.add_argument(
+        "--allow-insecure",
+        action="store_true",
+        help="allow a plain-http --base-url that is not loopback",
+    )
+    parser.add_argument("--timeout", type=_seconds, default=None, help="seconds for the whole call")
+    parser.add_argument(
+        "--format",
+        choices=("jsonl", "json", "table"),
+        default=None,
+        help="output format (default: a table on a terminal, JSON lines otherwise)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
 
-    commands.add_parser(
-        "demo", help="walk a whole session lifecycle on both providers against an emulator"
-    ).add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
 
-    emulator = commands.add_parser("emulator", help="serve the local emulator of both clouds")
-    emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=8787)
-    emulator.add_argument("--latency-ms", type=float, default=0.0)
-    emulator.add_argument("--fault-rate", type=float, default=0.0)
-    emulator.add_argument("--sessions", type=int, default=0, help="seed N sessions per provider")
-    emulator.add_argument("--seed", type=int, default=0)
-    emulator.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
+def _add_provider_options(
+    parser: argparse.ArgumentParser,
+    per_provider: dict[str, tuple[Option, ...]],
+    chosen: str | None,
+) -> dict[str, set[str]]:
+    """Adds each provider's options once (the chosen provider's first); returns which
+    providers declare each flag."""
+    owners: dict[str, set[str]] = {}
+    order = sorted(per_provider, key=lambda name: name != chosen)
+    added: set[str] = set()
+    for provider in order:
+        for option in per_provider[provider]:
+            owners.setdefault(option.flag, set()).add(provider)
+            if option.flag not in added:
+                added.add(option.flag)
+                option.add_to(parser, provider=provider)
+    return owners
 
-    sessions = commands.add_parser("sessions", help="operate on sessions")
-    actions = sessions.add_subparsers(dest="action", metavar="ACTION")
 
-    def action(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = actions.add_parser(
-            name,
-            help=help_text,
-            epilog=_EPILOG,
+class _Parser:
+    """The command line, built from the registry for the provider asked for (if any)."""
+
+    def __init__(self, chosen: str | None) -> None:
+        self.specs = _providers()
+        self.chosen = chosen if chosen in self.specs else None
+        self.owners: dict[tuple[str, str | None], dict[str, set[str]]] = {}
+        names = tuple(self.specs)
+        parser = argparse.ArgumentParser(
+            prog="agentcloud",
+            description="Start, end, inspect, wait for and list AI agent sessions on agent clouds.",
+            epilog=_credentials_help(self.specs),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        sub.add_argument(
-            "--provider",
-            choices=("videosdk", "pipecat"),
-            default=os.environ.get("AGENTCLOUD_PROVIDER") or None,
-        )
-        sub.add_argument("--base-url", help="scheme, host and port of the API (or emulator)")
-        sub.add_argument(
-            "--agent",
-            default=os.environ.get("PIPECAT_CLOUD_AGENT") or None,
-            help="Pipecat agent name",
-        )
-        sub.add_argument(
-            "--timeout",
-            type=_seconds,
-            default=None,
-            help="seconds per request (for wait: the whole wait)",
-        )
-        sub.add_argument("--format", choices=("jsonl", "json", "table"), default=None)
-        sub.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
-        return sub
+        parser.add_argument("--version", action="version", version=f"agentcloud {__version__}")
+        parser.add_argument("-v", "--verbose", action="store_true", help="DEBUG logs (redacted)")
+        commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    listing = action("list", "stream the session listing")
-    listing.add_argument("--limit", type=_positive_int, default=None, help="stop after N")
-    listing.add_argument("--per-page", type=_positive_int, default=100)
-    listing.add_argument("--concurrency", type=_positive_int, default=1)
-    listing.add_argument("--status", choices=("active", "ended", "all"), help="Pipecat filter")
-    listing.add_argument("--deployment-id", help="Pipecat filter")
-    listing.add_argument("--start-type", choices=("cold", "warm", "all"), help="Pipecat filter")
-    listing.add_argument("--started-after", type=_timestamp, help="Pipecat filter (ISO 8601)")
-    listing.add_argument("--started-before", type=_timestamp, help="Pipecat filter (ISO 8601)")
+        commands.add_parser(
+            "demo", help="walk a whole session lifecycle on every provider against an emulator"
+        ).add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
+        from ._emulator_cli import add_emulator_parser
 
-    action("get", "show one session").add_argument("session_id")
-    action("end", "end a session").add_argument("session_id")
+        add_emulator_parser(commands)
 
-    start = action("start", "start a session and print it")
-    start.add_argument("--deployment-id", help="VideoSDK deployment")
-    start.add_argument("--tag", help="VideoSDK deployment tag")
-    start.add_argument(
-        "--env",
-        type=_key_value,
-        action="append",
-        default=[],
-        metavar="K=V",
-        help="VideoSDK session environment (repeatable)",
-    )
-    start.add_argument(
-        "--metadata",
-        type=_key_value,
-        action="append",
-        default=[],
-        metavar="K=V",
-        help="VideoSDK session metadata (repeatable)",
-    )
-    start.add_argument("--webhook", metavar="URL", help="VideoSDK webhook endpoint")
-    start.add_argument(
-        "--event",
-        action="append",
-        default=[],
-        help="webhook event to subscribe (repeatable; default all)",
-    )
-    start.add_argument(
-        "--create-daily-room",
-        action="store_true",
-        default=None,
-        help="Pipecat: create a Daily room",
-    )
-    start.add_argument(
-        "--transport", choices=("daily", "webrtc", "websocket"), help="Pipecat transport"
-    )
-    start.add_argument("--body", metavar="JSON|@FILE", help="Pipecat: JSON handed to the bot")
+        sessions = commands.add_parser("sessions", help="operate on sessions")
+        actions = sessions.add_subparsers(dest="action", metavar="ACTION")
+        self.groups: dict[str, argparse.ArgumentParser] = {"sessions": sessions}
+        for action in _SESSION_ACTIONS:
+            sub = actions.add_parser(
+                action,
+                help=_SESSION_HELP[action],
+                epilog=_EXIT_HELP,
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+            _common(sub, names)
+            if action == "list":
+                sub.add_argument("--limit", type=_positive_int, default=None, help="stop after N")
+                sub.add_argument("--per-page", type=_positive_int, default=100, help="page size")
+                sub.add_argument(
+                    "--concurrency", type=_positive_int, default=1, help="pages in flight"
+                )
+            elif action in ("get", "end", "wait"):
+                sub.add_argument("session_id")
+            if action == "wait":
+                sub.add_argument("--until", choices=("running", "ended"), default="running")
+            per_provider = {
+                name: _action_options(spec, action) for name, spec in self.specs.items()
+            }
+            self.owners[("sessions", action)] = _add_provider_options(
+                sub, per_provider, self.chosen
+            )
+        self._add_commands(commands, names)
+        self.parser = parser
 
-    wait = action("wait", "wait until a session reaches a status")
-    wait.add_argument("session_id")
-    wait.add_argument("--until", choices=("running", "ended"), default="running")
-    return parser
+    def _add_commands(self, commands: Any, names: tuple[str, ...]) -> None:
+        by_group: dict[str, dict[str | None, dict[str, Command]]] = {}
+        for provider, spec in self.specs.items():
+            for command in spec.commands:
+                by_group.setdefault(command.group, {}).setdefault(command.action, {})[provider] = (
+                    command
+                )
+        for group, actions in by_group.items():
+            if group in ("sessions", "demo", "emulator"):
+                continue
+            first = next(iter(next(iter(actions.values())).values()))
+            group_parser = commands.add_parser(group, help=first.help.split(":")[0])
+            self.groups[group] = group_parser
+            targets: dict[str | None, argparse.ArgumentParser] = {}
+            if list(actions) == [None]:
+                targets[None] = group_parser
+            else:
+                subs = group_parser.add_subparsers(dest="action", metavar="ACTION")
+                for action in actions:
+                    by_provider = actions[action]
+                    text = next(iter(by_provider.values())).help
+                    targets[action] = subs.add_parser(
+                        str(action),
+                        help=text,
+                        epilog=_EXIT_HELP,
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                    )
+            for action, target in targets.items():
+                by_provider = actions[action]
+                _common(target, tuple(by_provider))
+                positionals: list[str] = []
+                for command in by_provider.values():
+                    for name in command.positionals:
+                        if name not in positionals:
+                            positionals.append(name)
+                for name in positionals:
+                    target.add_argument(name, nargs="?" if len(by_provider) > 1 else None)
+                per_provider = {
+                    provider: _command_options(self.specs[provider], command)
+                    for provider, command in by_provider.items()
+                }
+                self.owners[(group, action)] = _add_provider_options(
+                    target, per_provider, self.chosen
+                )
+                target.set_defaults(_commands=by_provider)
+
+
+_SESSION_HELP = {
+    "list": "stream the session listing",
+    "get": "show one session",
+    "start": "start a session and print it",
+    "end": "end a session",
+    "wait": "wait until a session reaches a status",
+}
+
+
+def _chosen_provider(argv: Sequence[str]) -> str | None:
+    for index, token in enumerate(argv):
+        if token == "--provider" and index + 1 < len(argv):
+            return argv[index + 1]
+        if token.startswith("--provider="):
+            return token.split("=", 1)[1]
+    return os.environ.get(PROVIDER_ENV) or None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser for ``argv`` (the registry's providers, the one asked for first)."""
+    return _Parser(_chosen_provider(argv)).parser
 
 
 # --- running ------------------------------------------------------------------------------
 
+_TABLE_COLUMNS: tuple[tuple[str, int], ...] = (
+    ("id", 36),
+    ("status", 8),
+    ("raw_status", 12),
+    ("created_at", 24),
+    ("ended_at", 24),
+    ("duration", 8),
+)
+
+
+def _cell(value: Any, width: int) -> str:
+    text = "-" if value is None else printable(str(value))
+    if len(text) > width:
+        text = text[: width - 1] + "~"
+    return text.ljust(width)
+
+
+def table_header() -> str:
+    return "  ".join(_cell(name.upper(), width) for name, width in _TABLE_COLUMNS).rstrip()
+
+
+def table_row(item: dict[str, Any]) -> str:
+    return "  ".join(_cell(item.get(name), width) for name, width in _TABLE_COLUMNS).rstrip()
+
 
 class Output:
-    """Where results go; a closed pipe ends the command quietly."""
+    """Where results go; a closed pipe ends the command quietly. Every line is redacted
+    (a vendor may echo a credential into any field) and escaped for the terminal."""
 
-    def __init__(self, stream: IO[str], *, format: str | None, single: bool) -> None:
+    def __init__(
+        self,
+        stream: IO[str],
+        *,
+        format: str | None,
+        single: bool,
+        redact: Callable[[str], str] = redact_known,
+    ) -> None:
         self.stream = stream
         self.tty = stream.isatty()
         if format is None:
@@ -320,24 +393,30 @@ class Output:
         self._listing = not single
         self._buffered: list[Any] = []
         self._header_written = False
+        self._redact = redact
+
+    def _write(self, text: str) -> None:
+        self.stream.write(self._redact(text) + "\n")
 
     def item(self, item: dict[str, Any]) -> None:
         if self.format == "jsonl":
-            self.stream.write(json.dumps(item, separators=(",", ":")) + "\n")
+            self._write(json.dumps(item, separators=(",", ":")))
         elif self.format == "table":
             if not self._header_written:
-                self.stream.write(table_header() + "\n")
+                self._write(table_header())
                 self._header_written = True
-            self.stream.write(table_row(item) + "\n")
+            self._write(table_row(item))
         else:
             self._buffered.append(item)
 
-    def single(self, item: dict[str, Any]) -> None:
+    def single(self, item: Any) -> None:
         if self.format == "json":
             indent = 2 if self.tty else None
-            self.stream.write(json.dumps(item, indent=indent) + "\n")
-        else:
+            self._write(json.dumps(item, indent=indent))
+        elif isinstance(item, dict):
             self.item(item)
+        else:
+            self._write(json.dumps(item))
 
     def flush(self) -> None:
         self.stream.flush()
@@ -345,7 +424,7 @@ class Output:
     def finish(self) -> None:
         if self.format == "json" and self._listing:
             indent = 2 if self.tty else None
-            self.stream.write(json.dumps(self._buffered, indent=indent) + "\n")
+            self._write(json.dumps(self._buffered, indent=indent))
         self.stream.flush()
 
 
@@ -377,133 +456,142 @@ class Progress:
             self._stream.flush()
 
 
-def _client(args: argparse.Namespace) -> Any:
+class _Emitter:
+    """What provider commands write through: models become JSON, listings stream."""
+
+    def __init__(self, out: Output) -> None:
+        self._out = out
+
+    def single(self, value: Any) -> None:
+        self._out.single(to_jsonable(value))
+
+    async def listing(self, pager: Any) -> None:
+        progress = Progress(sys.stderr)
+        try:
+            async for page in pager.pages():
+                for item in page.items:
+                    self._out.item(to_jsonable(item))
+                self._out.flush()
+                progress.step(len(page.items))
+        finally:
+            progress.done()
+
+
+def _refuse_foreign(
+    args: argparse.Namespace, owners: dict[str, set[str]], provider: str, argv: Sequence[str]
+) -> None:
+    given = {token.split("=", 1)[0] for token in argv if token.startswith("--")}
+    for flag, declared_by in owners.items():
+        if flag in given and provider not in declared_by:
+            raise UsageError(
+                f"{flag} is a {'/'.join(sorted(declared_by))} option, not one of {provider}"
+            )
+
+
+def _values(args: argparse.Namespace, options: Sequence[Option]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for option in options:
+        value = option.value(args)
+        if value is not None:
+            values[option.name] = value
+    return values
+
+
+def _client(args: argparse.Namespace, spec: ProviderCLI, *, per_call_timeout: bool) -> Any:
     from .providers import connect
 
-    if args.provider is None:
-        raise UsageError("choose --provider videosdk|pipecat (or set AGENTCLOUD_PROVIDER)")
-    options: dict[str, Any] = {}
-    if args.base_url:
-        options["base_url"] = args.base_url
-    if args.timeout is not None and args.action != "wait":
+    options: dict[str, Any] = _values(args, spec.client)
+    base_url = (
+        args.base_url
+        or os.environ.get(BASE_URL_ENV)
+        or (os.environ.get(spec.base_url_env) if spec.base_url_env else None)
+    )
+    if base_url:
+        options["base_url"] = base_url
+    if args.allow_insecure:
+        options["allow_insecure"] = True
+    if args.timeout is not None and not per_call_timeout:
         options["timeout"] = args.timeout
-    if args.provider == "pipecat" and args.agent:
-        options["agent"] = args.agent
     return connect(args.provider, **options)
 
 
-def _load_body(text: str) -> Any:
-    source = text
-    if text.startswith("@"):
-        try:
-            with open(text[1:], encoding="utf-8") as handle:
-                source = handle.read()
-        except OSError as error:
-            raise InvalidRequestError(
-                "--body", f"cannot read {text[1:]!r}: {error.strerror}"
-            ) from None
-    try:
-        return json.loads(source)
-    except ValueError as error:
-        raise InvalidRequestError("--body", f"not JSON: {error}") from None
-    except RecursionError:
-        raise InvalidRequestError("--body", "nested too deeply") from None
-
-
-def _start_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    if args.provider == "videosdk":
-        if not args.deployment_id or not args.tag:
-            raise UsageError("videosdk start needs --deployment-id and --tag")
-        kwargs: dict[str, Any] = {"deployment_id": args.deployment_id, "tag": args.tag}
-        if args.env:
-            kwargs["env"] = dict(args.env)
-        if args.metadata:
-            kwargs["metadata"] = dict(args.metadata)
-        if args.webhook:
-            from .models import WEBHOOK_EVENTS, Webhook
-
-            kwargs["webhook"] = Webhook(args.webhook, events=args.event or WEBHOOK_EVENTS)
-        elif args.event:
-            raise UsageError("--event needs --webhook")
-        return kwargs
-    kwargs = {}
-    if args.create_daily_room is not None:
-        kwargs["create_daily_room"] = args.create_daily_room
-    if args.transport:
-        kwargs["transport"] = args.transport
-    if args.body is not None:
-        kwargs["body"] = _load_body(args.body)
-    return kwargs
-
-
-def _list_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {
-        "per_page": args.per_page,
-        "max_items": args.limit,
-        "concurrency": args.concurrency,
-    }
-    filters = {
-        "status": args.status,
-        "deployment_id": args.deployment_id,
-        "start_type": args.start_type,
-        "started_after": args.started_after,
-        "started_before": args.started_before,
-    }
-    given = {key: value for key, value in filters.items() if value is not None}
-    if given and args.provider != "pipecat":
-        raise UsageError(f"--{next(iter(given)).replace('_', '-')} is a Pipecat filter")
-    kwargs.update(given)
-    return kwargs
-
-
-async def _sessions(args: argparse.Namespace, out: Output) -> int:
-    async with _client(args) as client:
-        if args.action == "list":
-            progress = Progress(sys.stderr)
-            try:
-                async for page in client.sessions.list(**_list_kwargs(args)).pages():
-                    for session in page.items:
-                        out.item(to_jsonable(session))
-                    out.flush()
-                    progress.step(len(page.items))
-            finally:
-                progress.done()
+async def _sessions(
+    args: argparse.Namespace, spec: ProviderCLI, owners: dict[str, set[str]], out: Output
+) -> int:
+    action = args.action
+    options = _action_options(spec, action)
+    values = _values(args, options)
+    for option in spec.client:
+        values.pop(option.name, None)
+    async with _client(args, spec, per_call_timeout=True) as client:
+        emit = _Emitter(out)
+        timeout = {"timeout": args.timeout} if args.timeout is not None else {}
+        if action == "list":
+            pager = client.sessions.list(
+                per_page=args.per_page,
+                max_items=args.limit,
+                concurrency=args.concurrency,
+                **values,
+                **timeout,
+            )
+            await emit.listing(pager)
             out.finish()
             return EXIT_OK
-        if args.action == "get":
-            session = await client.sessions.get(args.session_id)
-        elif args.action == "end":
-            session = await client.sessions.end(args.session_id)
-        elif args.action == "start":
-            session = await client.sessions.start(**_start_kwargs(args))
+        if action == "get":
+            session = await client.sessions.get(args.session_id, **values, **timeout)
+        elif action == "end":
+            session = await client.sessions.end(args.session_id, **values, **timeout)
+        elif action == "start":
+            kwargs = spec.start_kwargs(values) if spec.start_kwargs else values
+            session = await client.sessions.start(**kwargs, **timeout)
         else:
             session = await client.sessions.wait(
-                args.session_id, until=args.until, timeout=args.timeout or 120.0
+                args.session_id, until=args.until, timeout=args.timeout or 120.0, **values
             )
-        out.single(to_jsonable(session))
+        emit.single(session)
         out.finish()
         return EXIT_OK
 
 
-async def _run(args: argparse.Namespace) -> int:
+async def _provider_command(args: argparse.Namespace, spec: ProviderCLI, out: Output) -> int:
+    command: Command = args._commands[args.provider]
+    values = _values(args, command.options)
+    for name in command.positionals:
+        value = getattr(args, name, None)
+        if value is None:
+            raise UsageError(f"{args.command} {args.action or ''} needs {name.upper()}".strip())
+        values[name] = value
+    if args.timeout is not None:
+        values.setdefault("timeout", args.timeout)
+    async with _client(args, spec, per_call_timeout=True) as client:
+        await command.run(client, values, _Emitter(out))
+    out.finish()
+    return EXIT_OK
+
+
+async def _run(args: argparse.Namespace, parsed: _Parser, argv: Sequence[str]) -> int:
     if args.command == "demo":
         from ._demo import run_demo
 
         return await run_demo(sys.stdout)
     if args.command == "emulator":
-        from ._demo import run_emulator
+        from ._emulator_cli import run_emulator_command
 
-        return await run_emulator(
-            host=args.host,
-            port=args.port,
-            latency=args.latency_ms / 1000.0,
-            fault_rate=args.fault_rate,
-            sessions=args.sessions,
-            seed=args.seed,
-            out=sys.stdout,
-        )
-    single = args.action != "list"
-    return await _sessions(args, Output(sys.stdout, format=args.format, single=single))
+        return await run_emulator_command(args, sys.stdout)
+    if args.provider is None:
+        raise UsageError(f"choose --provider {'|'.join(parsed.specs)} (or set {PROVIDER_ENV})")
+    spec = parsed.specs[args.provider]
+    action = getattr(args, "action", None)
+    owners = parsed.owners.get((args.command, action), {})
+    _refuse_foreign(args, owners, args.provider, argv)
+    single = not (args.command == "sessions" and action == "list")
+    out = Output(sys.stdout, format=args.format, single=single)
+    if args.command == "sessions":
+        return await _sessions(args, spec, owners, out)
+    if args.provider not in args._commands:
+        raise UsageError(f"{args.provider} has no '{args.command}' command")
+    out = Output(sys.stdout, format=args.format, single=False)
+    return await _provider_command(args, spec, out)
 
 
 def _quiet_broken_pipe() -> NoReturn:
@@ -515,10 +603,18 @@ def _quiet_broken_pipe() -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit code (the entry point exits with it)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None or (args.command == "sessions" and args.action is None):
-        parser.print_help(sys.stderr)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parsed = _Parser(_chosen_provider(arguments))
+    args = parsed.parser.parse_args(arguments)
+    if args.command is None:
+        parsed.parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    if (
+        args.command in parsed.groups
+        and getattr(args, "action", None) is None
+        and not hasattr(args, "_commands")
+    ):
+        parsed.groups[args.command].print_help(sys.stderr)
         return EXIT_USAGE
     logger = logging.getLogger("agentcloud")
     handler: logging.Handler | None = None
@@ -529,18 +625,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)
     try:
-        return _main(args)
+        return _main(args, parsed, arguments)
     finally:
         if handler is not None:  # leave logging as we found it for the next in-process run
             logger.removeHandler(handler)
             logger.setLevel(level)
 
 
-def _main(args: argparse.Namespace) -> int:
+def _main(args: argparse.Namespace, parsed: _Parser, argv: Sequence[str]) -> int:
     try:
-        return asyncio.run(_run(args))
+        return asyncio.run(_run(args, parsed, argv))
     except UsageError as error:
-        print(f"agentcloud: {error}", file=sys.stderr)
+        print(f"agentcloud: {printable(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except AgentCloudError as error:
         print(f"agentcloud: {describe(error)}", file=sys.stderr)

@@ -8,7 +8,7 @@ Every exception derives from :class:`AgentCloudError`, so one ``except`` catches
     │   ├── BadRequestError 400/422
     │   ├── AuthenticationError 401
     │   ├── PermissionDeniedError 403
-    │   ├── NotFoundError 404 (and VideoSDK's 402)
+    │   ├── NotFoundError 404 (and a 402 where a vendor means one)
     │   ├── ConflictError 409
     │   ├── PayloadTooLargeError 413
     │   ├── RateLimitError 429 (.retry_after)
@@ -21,7 +21,8 @@ Every exception derives from :class:`AgentCloudError`, so one ``except`` catches
     └── WebhookVerificationError                   a webhook's signature is missing or wrong
 
 Messages are built from what the vendor said, never from what we sent: no message, repr
-or log line contains a secret, a JWT or an API key.
+or log line contains a secret, a JWT or an API key. Every error a call raises has
+``attempts``, the number of requests the call sent (0 when it was refused before sending).
 """
 
 from __future__ import annotations
@@ -54,7 +55,13 @@ __all__ = [
 
 
 class AgentCloudError(Exception):
-    """Base class of every error agentcloud raises."""
+    """Base class of every error agentcloud raises.
+
+    ``attempts`` counts the requests the call that raised it sent (retries included); it
+    is None where no call was involved (a webhook refused, a bad argument to a model).
+    """
+
+    attempts: int | None = None
 
 
 class InvalidRequestError(AgentCloudError, ValueError):
@@ -97,6 +104,8 @@ class APIError(AgentCloudError):
         self.provider = provider
         self.body = body
         self.details = details
+        #: The vendor said it did not act on the request (so it may be sent again).
+        self.unprocessed = False
         super().__init__(self._describe())
 
     def _describe(self) -> str:
@@ -132,7 +141,8 @@ class PermissionDeniedError(APIError):
 
 
 class NotFoundError(APIError):
-    """404 (and VideoSDK's 402): the session, deployment or agent does not exist."""
+    """404 (and a 402 where a vendor means it): the session, deployment or agent does not
+    exist."""
 
 
 class ConflictError(APIError):
@@ -169,11 +179,21 @@ class RequestTimeoutError(TransportError, TimeoutError):
 
 
 class ResponseDecodeError(AgentCloudError):
-    """A successful answer whose body is not the documented shape."""
+    """An answer the SDK could not read: a 2xx whose body is not the documented shape, or
+    any body past the client's ``max_response_bytes`` (then ``retryable`` is False: the
+    vendor would send it again)."""
 
-    def __init__(self, message: str, *, status: int | None = None, request_id: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+        retryable: bool = True,
+    ):
         self.status = status
         self.request_id = request_id
+        self.retryable = retryable
         suffix = f" (request id {request_id})" if request_id else ""
         super().__init__(message + suffix)
 
@@ -183,7 +203,7 @@ class StartOutcomeUnknownError(AgentCloudError):
     tell whether a session was created. The cause is chained as ``__cause__``.
 
     ``marker`` is the start's ``agentcloud_request_id`` metadata value when the vendor
-    lists metadata (VideoSDK), so callers can look the session up later; else None.
+    lists metadata, so callers can look the session up later; else None.
     """
 
     def __init__(self, message: str, *, marker: str | None = None) -> None:

@@ -1,42 +1,50 @@
-"""Typed, immutable values: sessions, their status, deployments, agents, pages.
+"""Vendor-neutral values: sessions and their status, events, log lines, pages.
 
-Every model keeps the vendor's wire object in ``raw`` (unknown keys included) so nothing the
-vendor sends is lost, and excludes it from ``repr`` and ``==`` to keep both meaningful.
-Datetimes are timezone-aware UTC.
+Models are frozen attrs classes and behave as data:
+
+- ``to_dict()`` gives JSON-ready values (ISO 8601 UTC times ending in ``Z``, enum values,
+  nested models as dicts; ``raw`` left out unless ``raw=True``), ``to_json()`` the text,
+  and :func:`to_jsonable` does the same for lists, tuples and pages of them;
+- they are hashable (a session by provider and id) and compare by value, ``raw`` aside;
+- ``repr`` is one short line (id, status, times), with secrets redacted.
+
+Every model keeps the vendor's wire object in ``raw`` (unknown keys included). Where the
+vendor's answer leaves a field out, the field is None, never an invented empty value.
+Providers subclass :class:`Session` with their own fields; those classes live in the
+provider modules and are re-exported by ``agentcloud``.
 """
 
 from __future__ import annotations
 
 import enum
+import json
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
+from ._redact import redact_known
+
 __all__ = [
-    "Agent",
-    "Connection",
-    "Deployment",
-    "MeetingId",
+    "LogEntry",
+    "Model",
     "Page",
-    "PipecatSession",
-    "ResourceMetrics",
-    "ResourceSample",
     "Session",
+    "SessionEvent",
+    "SessionEventType",
     "SessionStatus",
-    "VideoSDKSession",
-    "Webhook",
-    "WEBHOOK_EVENTS",
+    "to_jsonable",
 ]
 
 T = TypeVar("T")
 
 
-class SessionStatus(enum.Enum):
+class SessionStatus(enum.StrEnum):
     """Where a session is in its life, the same for every vendor.
 
-    Vendor strings the SDK does not know map to ``UNKNOWN``; the original is kept in
-    ``Session.raw_status``.
+    A ``StrEnum``: ``session.status == "running"`` holds. Vendor strings the SDK does not
+    know map to ``UNKNOWN``; the original is kept in ``Session.raw_status``.
     """
 
     QUEUED = "queued"
@@ -66,33 +74,154 @@ class SessionStatus(enum.Enum):
         raise ValueError(f"not a session status: {value!r} (one of {choices})")
 
 
-#: The webhook events a VideoSDK session start may subscribe to.
-WEBHOOK_EVENTS: tuple[str, ...] = (
-    "ai-deployment-session-starting",
-    "ai-deployment-session-started",
-    "ai-deployment-session-stopping",
-    "ai-deployment-session-stopped",
-    "ai-deployment-session-failed",
-)
+class SessionEventType(enum.StrEnum):
+    """What a webhook says happened to a session, whatever the vendor's event name."""
+
+    STARTING = "starting"
+    STARTED = "started"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+    @property
+    def status(self) -> SessionStatus:
+        """The session status this event announces."""
+        return _EVENT_STATUS[self]
 
 
-def _events(value: Any) -> tuple[str, ...]:
+_EVENT_STATUS = {
+    SessionEventType.STARTING: SessionStatus.STARTING,
+    SessionEventType.STARTED: SessionStatus.RUNNING,
+    SessionEventType.STOPPING: SessionStatus.STOPPING,
+    SessionEventType.STOPPED: SessionStatus.ENDED,
+    SessionEventType.FAILED: SessionStatus.FAILED,
+    SessionEventType.UNKNOWN: SessionStatus.UNKNOWN,
+}
+
+
+def to_jsonable(value: Any, *, raw: bool = False) -> Any:
+    """Models (and lists, tuples, dicts and pages of them) as plain JSON values.
+
+    Datetimes become ISO 8601 UTC text ending in ``Z``, enums their values, models dicts of
+    their fields; each model's ``raw`` is left out unless ``raw=True``.
+    """
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        if isinstance(value, enum.Enum):
+            return value.value
+        return value
+    if attrs.has(type(value)):
+        return {
+            field.name: to_jsonable(getattr(value, field.name), raw=raw)
+            for field in attrs.fields(type(value))
+            if raw or field.name != "raw"
+        }
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(item, raw=raw) for item in value]
+    if isinstance(value, dict):
+        return {str(key): to_jsonable(item, raw=raw) for key, item in value.items()}
+    return value
+
+
+#: Types whose values a short repr shows; anything else (dicts, tuples, models) is left out.
+_SHOWN_IN_REPR = (str, int, float, bool, datetime, enum.Enum)
+_REPR_TEXT_LIMIT = 48
+
+
+def _repr_value(value: Any) -> str:
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, str):
-        return (value,)
-    return tuple(value)
+        text = value if len(value) <= _REPR_TEXT_LIMIT else value[: _REPR_TEXT_LIMIT - 3] + "..."
+        return repr(text)
+    return repr(value)
 
 
-@attrs.frozen
-class Webhook:
-    """Where VideoSDK POSTs a session's events, and which events."""
+class Model:
+    """What every agentcloud model shares: ``to_dict``, ``to_json``, hashing, a short repr.
 
-    endpoint: str
-    events: tuple[str, ...] = attrs.field(default=WEBHOOK_EVENTS, converter=_events)
+    Subclasses are ``attrs.frozen`` classes. ``_identity`` names the fields a hash is built
+    from (equal models always share them); ``_repr_fields`` those a repr shows when set.
+    """
+
+    __slots__ = ()
+
+    _identity: ClassVar[tuple[str, ...]] = ()
+    _repr_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # attrs writes a __hash__ over every field (dicts included: unhashable) or none;
+        # models hash by identity instead, which equal models share.
+        cls.__hash__ = Model._hash  # type: ignore[method-assign,assignment]
+        # attrs writes a long repr of every field; models keep theirs short (a subclass
+        # that defines its own __repr__ keeps it).
+        own = cls.__dict__.get("__repr__")
+        code = getattr(own, "__code__", None)
+        if own is None or (code is not None and code.co_filename.startswith("<attrs generated")):
+            cls.__repr__ = Model.__repr__  # type: ignore[method-assign]
+
+    def _hash(self) -> int:
+        names = self._identity or (attrs.fields(type(self))[0].name,)  # type: ignore[arg-type]
+        return hash((type(self).__name__, *(_hashable(getattr(self, n)) for n in names)))
+
+    def to_dict(self, *, raw: bool = False) -> dict[str, Any]:
+        """The model as JSON-ready values; ``raw=True`` keeps the vendor's wire objects."""
+        result: dict[str, Any] = to_jsonable(self, raw=raw)
+        return result
+
+    def to_json(self, *, raw: bool = False, indent: int | None = None) -> str:
+        """``to_dict()`` as JSON text."""
+        separators = (",", ":") if indent is None else None
+        return json.dumps(self.to_dict(raw=raw), indent=indent, separators=separators)
+
+    def __repr__(self) -> str:
+        names: Iterable[str] = self._repr_fields or (
+            field.name
+            for field in attrs.fields(type(self))  # type: ignore[arg-type]
+            if field.repr and field.name != "raw"
+        )
+        parts = []
+        for name in names:
+            value = getattr(self, name)
+            if value is None or not isinstance(value, _SHOWN_IN_REPR):
+                continue
+            parts.append(f"{name}={_repr_value(value)}")
+        # A vendor may echo a credential into any field it sends back.
+        return redact_known(f"{type(self).__name__}({', '.join(parts)})")
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
 
 
 @attrs.frozen(kw_only=True)
-class Session:
-    """An agent session, as every vendor has it."""
+class Session(Model):
+    """An agent session, as every vendor has it.
+
+    ``metadata`` is None when the vendor's answer does not carry it (a started session
+    carries what it was started with).
+    """
+
+    _identity: ClassVar[tuple[str, ...]] = ("provider", "id")
+    _repr_fields: ClassVar[tuple[str, ...]] = (
+        "id",
+        "status",
+        "raw_status",
+        "created_at",
+        "started_at",
+        "ended_at",
+    )
 
     id: str
     provider: str
@@ -104,139 +233,71 @@ class Session:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     duration: float | None = None
-    metadata: dict[str, Any] = attrs.field(factory=dict)
+    metadata: dict[str, Any] | None = None
     raw: dict[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
 
 
 @attrs.frozen(kw_only=True)
-class VideoSDKSession(Session):
-    """A VideoSDK Agent Cloud deployment session."""
+class SessionEvent(Model):
+    """One webhook delivery about a session.
 
-    provider: str = "videosdk"
-    tag: str | None = None
-    webhook: Webhook | None = None
-
-
-@attrs.frozen(kw_only=True)
-class ResourceSample:
-    """One point of a session's resource time series."""
-
-    t: datetime
-    cpu_millicores: int | None = None
-    memory_bytes: int | None = None
-
-
-@attrs.frozen(kw_only=True)
-class ResourceMetrics:
-    """CPU and memory percentiles of a Pipecat session, with their time series."""
-
-    id: str | None = None
-    session_id: str | None = None
-    sample_count: int | None = None
-    cpu_millicores_p50: int | None = None
-    cpu_millicores_p90: int | None = None
-    cpu_millicores_p95: int | None = None
-    cpu_millicores_p99: int | None = None
-    memory_bytes_p50: int | None = None
-    memory_bytes_p90: int | None = None
-    memory_bytes_p95: int | None = None
-    memory_bytes_p99: int | None = None
-    timeseries: tuple[ResourceSample, ...] = ()
-    event_ts: datetime | None = None
-    created_at: datetime | None = None
-
-
-@attrs.frozen(kw_only=True)
-class MeetingId:
-    """A Daily meeting a Pipecat session took part in."""
-
-    meeting_id: str
-    participant_id: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class Connection:
-    """How to reach a freshly started Pipecat session (only the start answer has it).
-
-    ``daily_room``/``daily_token`` when a Daily room was created; ``ice_servers`` when the
-    default ICE servers were asked for; ``ws_url``, ``token`` and ``body`` (the start's
-    ``body``, base64-encoded, to append to ``ws_url`` as ``?body=``) for the websocket
-    transport. Tokens and the body are left out of ``repr``.
+    ``name`` is the vendor's event name and ``type`` what it means; ``session_id`` and
+    ``room`` are set when the event names them; ``delivery_id`` is the vendor's id of the
+    delivery when it sends one (redeliveries repeat it); ``raw`` is the decoded body.
     """
 
-    daily_room: str | None = None
-    daily_token: str | None = attrs.field(default=None, repr=False)
-    ice_servers: tuple[dict[str, Any], ...] = ()
-    ws_url: str | None = None
-    token: str | None = attrs.field(default=None, repr=False)
-    body: str | None = attrs.field(default=None, repr=False)
+    _identity: ClassVar[tuple[str, ...]] = ("provider", "name", "session_id", "delivery_id")
+    _repr_fields: ClassVar[tuple[str, ...]] = ("provider", "name", "session_id", "received_at")
 
-
-@attrs.frozen(kw_only=True)
-class PipecatSession(Session):
-    """A Pipecat Cloud agent session.
-
-    ``agent`` is the agent it was asked of (Pipecat's session objects do not name it);
-    ``started_at`` is ``createdAt`` (the start request; ``bot_start_seconds`` later the bot
-    was up) and ``duration`` is ``endedAt - createdAt``, as Pipecat's own CLI counts it.
-    ``resource_metrics`` and ``meeting_ids`` come with ``sessions.get()`` only, and
-    ``connection`` with ``sessions.start()`` only.
-    """
-
-    provider: str = "pipecat"
-    agent: str | None = None
-    service_id: str | None = None
-    organization_id: str | None = None
-    cold_start: bool | None = None
-    bot_start_seconds: float | None = None
-    completion_status: str | None = None
-    end_state: str | None = None
-    resource_metrics: ResourceMetrics | None = None
-    meeting_ids: tuple[MeetingId, ...] = ()
-    connection: Connection | None = None
-
-
-@attrs.frozen(kw_only=True)
-class Deployment:
-    """A VideoSDK AI deployment."""
-
-    id: str
-    name: str | None = None
-    tag: str | None = None
-    description: str | None = None
-    status: str | None = None
-    created_at: datetime | None = None
-    raw: dict[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
-
-
-@attrs.frozen(kw_only=True)
-class Agent:
-    """A Pipecat Cloud agent (a deployed service).
-
-    ``ready``: its latest deployment passed validation; ``available``: it can take new
-    sessions now. ``ready`` and ``active_session_count`` come with ``agents.get()`` only;
-    the agent listing does not carry them (None there).
-    """
-
+    type: SessionEventType
     name: str
-    ready: bool | None = None
-    active_session_count: int | None = None
-    available: bool | None = None
-    region: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    session_id: str | None
+    status: SessionStatus
+    received_at: datetime
+    provider: str
+    room: str | None = None
+    delivery_id: str | None = None
     raw: dict[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
 
 
 @attrs.frozen(kw_only=True)
-class Page(Generic[T]):
+class LogEntry(Model):
+    """One log line of an agent: what it said, when, and where it came from."""
+
+    _identity: ClassVar[tuple[str, ...]] = ("timestamp", "message")
+    _repr_fields: ClassVar[tuple[str, ...]] = ("timestamp", "level", "message")
+
+    timestamp: datetime | None
+    message: str
+    level: str | None = None
+    deployment_id: str | None = None
+    session_id: str | None = None
+    raw: dict[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+
+@attrs.frozen(kw_only=True)
+class Page(Model, Generic[T]):
     """One page of a listing.
 
-    ``number`` is set for page/perPage listings, ``offset`` for limit/offset ones; ``total``
-    is the vendor's count of all items, when it says.
+    ``number`` is set for page-number listings, ``offset`` for offset ones, ``cursor`` (the
+    token that fetched it) and ``next_cursor`` (the one for the page after it) for cursor
+    ones; ``total`` is the vendor's count of all items, when it says one it means exactly.
     """
+
+    _identity: ClassVar[tuple[str, ...]] = ("number", "offset", "cursor")
+    _repr_fields: ClassVar[tuple[str, ...]] = ("number", "offset", "total")
 
     items: tuple[T, ...]
     number: int | None = None
     offset: int | None = None
     total: int | None = None
+    cursor: str | None = None
+    next_cursor: str | None = None
+
+    def __repr__(self) -> str:
+        position = ", ".join(
+            f"{name}={getattr(self, name)!r}"
+            for name in ("number", "offset", "total")
+            if getattr(self, name) is not None
+        )
+        return f"Page({position + ', ' if position else ''}items={len(self.items)})"

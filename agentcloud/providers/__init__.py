@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from importlib.metadata import entry_points
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -49,6 +49,10 @@ logger = logging.getLogger("agentcloud")
 ENTRY_POINT_GROUP = "agentcloud.providers"
 
 
+def _names(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class ProviderInfo:
     """Where a provider lives. Nothing is imported until the provider is first used.
@@ -64,7 +68,7 @@ class ProviderInfo:
     title: str
     module: str
     client: str
-    exports: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    exports: tuple[str, ...] = attrs.field(default=(), converter=_names)
     emulator: str | None = None
 
     def load(self) -> ModuleType:
@@ -166,9 +170,12 @@ def get_provider(name: str) -> ProviderInfo:
     return info
 
 
-def exported_names() -> Iterator[tuple[str, ProviderInfo]]:
-    """(name, provider) for every name the package re-exports from a provider module."""
-    for info in provider_infos():
+def exported_names(*, plugins: bool = True) -> Iterator[tuple[str, ProviderInfo]]:
+    """(name, provider) for every name the package re-exports from a provider module;
+    ``plugins=False`` looks at the providers registered so far without loading entry points
+    (which costs a scan of every installed package)."""
+    infos = provider_infos() if plugins else tuple(_registry.values())
+    for info in infos:
         for name in info.exports:
             yield name, info
 

@@ -16,72 +16,64 @@ Errors are ``{error, code}`` with a string code (``"404"``, ``"PCC-1001"``, ``NO
 ``PCC-AGENT-AT-CAPACITY`` ...); the listing's 400 adds ``err: {issues, name: "ZodError"}``;
 the 429 is ``{status, code, message}``. No Retry-After is documented, but one is honoured.
 
-Start cannot be reconciled: Pipecat keeps no caller-chosen marker to look a start up by. So a
-start is sent at most once (repeated only after a 429 or a connection that never opened), and
-an ambiguous failure raises :class:`~agentcloud.StartOutcomeUnknownError`.
+Start cannot be reconciled: Pipecat keeps no caller-chosen marker to look a start up by. So
+the core's start loop runs with no reconciler: a start is sent at most once (repeated only
+after a 429 or a connection that never opened), and an ambiguous failure raises
+:class:`~agentcloud.StartOutcomeUnknownError`.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, Unpack
 
-import aiohttp
+import attrs
 
-from .._client import DEFAULT_TIMEOUT, BaseClient
-from .._convert import WireStructurer, converter, parse_datetime
-from .._lifecycle import SessionStart, wait_for_status
-from .._retry import RetryPolicy
-from .._transport import (
-    Call,
-    ErrorFields,
-    Reply,
-    RetryMode,
-    default_error_fields,
-    outcome_is_ambiguous,
-)
-from ..errors import (
-    AgentCloudError,
-    InvalidRequestError,
-    RateLimitError,
-    ResponseDecodeError,
-    StartOutcomeUnknownError,
-)
-from ..models import (
-    Agent,
-    Connection,
-    MeetingId,
-    Page,
-    PipecatSession,
-    ResourceMetrics,
-    ResourceSample,
-    Session,
-    SessionStatus,
-)
-from ..pagination import MAX_PER_PAGE, Pager
-from ._common import (
+from .._checks import (
+    check_choice,
+    check_flag,
     check_json_object,
     check_json_value,
     check_segment,
     check_text,
     credential,
-    expect_count,
-    expect_list,
-    expect_object,
+    json_size,
     path_segment,
+    unix_seconds,
 )
+from .._client import BaseClient, ClientOptions
+from .._commands import Option, ProviderCLI, json_argument, timestamp
+from .._convert import WireStructurer, expect_object, make_converter, parse_datetime, set_derived
+from .._resource import Listing, Resource, SessionsResource, WaitOptions
+from .._sessions import SessionStart, StartPlan
+from .._transport import (
+    ErrorFields,
+    Reply,
+    RetryMode,
+    default_error_fields,
+)
+from ..errors import InvalidRequestError, RateLimitError
+from ..models import Model, Session, SessionStatus
+from ..pagination import MAX_PER_PAGE, Offsets, OneAnswer, Pager
 
 __all__ = [
     "AT_CAPACITY_CODE",
     "BODY_LIMITS",
+    "CLI",
     "DEFAULT_BASE_URL",
     "PRIVATE_KEY_ENV",
     "PUBLIC_KEY_ENV",
-    "PipecatCloud",
     "TRANSPORTS",
+    "Agent",
+    "Agents",
+    "Connection",
+    "MeetingId",
+    "PipecatCloud",
+    "PipecatSession",
+    "PipecatSessions",
+    "ResourceMetrics",
+    "ResourceSample",
     "session_status",
 ]
 
@@ -104,6 +96,117 @@ BODY_LIMITS: dict[str, int] = {"daily": 1024 * 1024, "webrtc": 1024 * 1024, "web
 
 _LIST_STATUSES = ("active", "ended", "all")
 _START_TYPES = ("cold", "warm", "all")
+
+
+# ---- models ------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ResourceSample(Model):
+    """One point of a session's resource time series."""
+
+    _identity: ClassVar[tuple[str, ...]] = ("t",)
+
+    t: datetime
+    cpu_millicores: int | None = None
+    memory_bytes: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ResourceMetrics(Model):
+    """CPU and memory percentiles of a Pipecat session, with their time series."""
+
+    _identity: ClassVar[tuple[str, ...]] = ("id", "session_id")
+
+    id: str | None = None
+    session_id: str | None = None
+    sample_count: int | None = None
+    cpu_millicores_p50: int | None = None
+    cpu_millicores_p90: int | None = None
+    cpu_millicores_p95: int | None = None
+    cpu_millicores_p99: int | None = None
+    memory_bytes_p50: int | None = None
+    memory_bytes_p90: int | None = None
+    memory_bytes_p95: int | None = None
+    memory_bytes_p99: int | None = None
+    timeseries: tuple[ResourceSample, ...] = ()
+    event_ts: datetime | None = None
+    created_at: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class MeetingId(Model):
+    """A Daily meeting a Pipecat session took part in."""
+
+    meeting_id: str
+    participant_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Connection(Model):
+    """How to reach a freshly started Pipecat session (only the start answer has it).
+
+    ``daily_room``/``daily_token`` when a Daily room was created; ``ice_servers`` when the
+    default ICE servers were asked for; ``ws_url``, ``token`` and ``body`` (the start's
+    ``body``, base64-encoded, to append to ``ws_url`` as ``?body=``) for the websocket
+    transport. Tokens and the body are left out of ``repr``.
+    """
+
+    _identity: ClassVar[tuple[str, ...]] = ("daily_room", "ws_url")
+
+    daily_room: str | None = None
+    daily_token: str | None = attrs.field(default=None, repr=False)
+    ice_servers: tuple[dict[str, Any], ...] = ()
+    ws_url: str | None = None
+    token: str | None = attrs.field(default=None, repr=False)
+    body: str | None = attrs.field(default=None, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class PipecatSession(Session):
+    """A Pipecat Cloud agent session.
+
+    ``agent`` is the agent it was asked of (Pipecat's session objects do not name it);
+    ``started_at`` is ``createdAt`` (the start request; ``bot_start_seconds`` later the bot
+    was up) and ``duration`` is ``endedAt - createdAt``, as Pipecat's own CLI counts it.
+    ``resource_metrics`` and ``meeting_ids`` come with ``sessions.get()`` only (None
+    elsewhere), and ``connection`` with ``sessions.start()`` only. Pipecat sessions carry no
+    metadata (``metadata`` is None).
+    """
+
+    provider: str = "pipecat"
+    agent: str | None = None
+    service_id: str | None = None
+    organization_id: str | None = None
+    cold_start: bool | None = None
+    bot_start_seconds: float | None = None
+    completion_status: str | None = None
+    end_state: str | None = None
+    resource_metrics: ResourceMetrics | None = None
+    meeting_ids: tuple[MeetingId, ...] | None = None
+    connection: Connection | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Agent(Model):
+    """A Pipecat Cloud agent (a deployed service).
+
+    ``ready``: its latest deployment passed validation; ``available``: it can take new
+    sessions now. ``ready`` and ``active_session_count`` come with ``agents.get()`` only;
+    the agent listing does not carry them (None there).
+    """
+
+    name: str
+    ready: bool | None = None
+    active_session_count: int | None = None
+    available: bool | None = None
+    region: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    raw: dict[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+
+# ---- the status table and the wire -------------------------------------------------------
 
 _FAILED_END_STATES = frozenset({"agent_error", "agent_start_timeout", "ended_before_agent_start"})
 _ENDED_END_STATES = frozenset({"completed", "ended", "terminated"})
@@ -220,13 +323,16 @@ def _derive_session(wire: dict[str, Any]) -> dict[str, Any]:
         "started_at": created_at,
         "duration": duration,
         "connection": _connection(wire),
+        "metadata": None,
     }
 
 
-def _optional_tuple(structure: Callable[[Any], Any]) -> Callable[[Any, Any], tuple[Any, ...]]:
-    def hook(value: Any, _: Any) -> tuple[Any, ...]:
+def _optional_tuple(
+    structure: Callable[[Any], Any],
+) -> Callable[[Any, Any], tuple[Any, ...] | None]:
+    def hook(value: Any, _: Any) -> tuple[Any, ...] | None:
         if value is None:
-            return ()
+            return None
         if not isinstance(value, list):
             raise TypeError(f"expected an array, got {type(value).__name__}")
         return tuple(structure(item) for item in value)
@@ -234,20 +340,34 @@ def _optional_tuple(structure: Callable[[Any], Any]) -> Callable[[Any, Any], tup
     return hook
 
 
+def _samples_hook(structure: Callable[[Any], Any]) -> Callable[[Any, Any], tuple[Any, ...]]:
+    optional = _optional_tuple(structure)
+
+    def hook(value: Any, _: Any) -> tuple[Any, ...]:
+        # A session still running may have no samples yet: null reads as none so far.
+        return optional(value, _) or ()
+
+    return hook
+
+
+_converter = make_converter()
 _sample_from_wire = WireStructurer(
-    ResourceSample, renames={"cpu_millicores": "c", "memory_bytes": "m"}, register=True
+    ResourceSample,
+    converter=_converter,
+    renames={"cpu_millicores": "c", "memory_bytes": "m"},
+    register=True,
 )
-_meeting_from_wire = WireStructurer(MeetingId, register=True)
-# null arrays read as empty: a session still running may have no samples or meetings yet.
-converter.register_structure_hook_func(
-    lambda type_: type_ == tuple[ResourceSample, ...], _optional_tuple(_sample_from_wire)
+_meeting_from_wire = WireStructurer(MeetingId, converter=_converter, register=True)
+_converter.register_structure_hook_func(
+    lambda type_: type_ == tuple[ResourceSample, ...], _samples_hook(_sample_from_wire)
 )
-converter.register_structure_hook_func(
-    lambda type_: type_ == tuple[MeetingId, ...], _optional_tuple(_meeting_from_wire)
+_converter.register_structure_hook_func(
+    lambda type_: type_ == tuple[MeetingId, ...] | None, _optional_tuple(_meeting_from_wire)
 )
-_metrics_from_wire = WireStructurer(ResourceMetrics, register=True)
+WireStructurer(ResourceMetrics, converter=_converter, register=True)
 _session_from_wire = WireStructurer(
     PipecatSession,
+    converter=_converter,
     renames={"id": "sessionId"},
     derived=(
         "status",
@@ -261,16 +381,12 @@ _session_from_wire = WireStructurer(
     ),
     derive=_derive_session,
 )
-_agent_from_wire = WireStructurer(Agent)
+_agent_from_wire = WireStructurer(Agent, converter=_converter)
 
 
 def _session(wire: Any, agent: str) -> PipecatSession:
     """A session object from the wire, with the agent it was asked of."""
-    session = _session_from_wire(wire)
-    # Set once on the fresh instance (as the converter sets derived fields) rather than
-    # building the session a second time with attrs.evolve.
-    object.__setattr__(session, "agent", agent)
-    return session
+    return set_derived(_session_from_wire(wire), agent=agent)
 
 
 def _ended_session(wire: Any, session_id: str, agent: str) -> PipecatSession:
@@ -334,45 +450,30 @@ def _error_fields(status: int, body: Any) -> ErrorFields:
     return ErrorFields(error_class=error_class, message=message, code=fields.code, details=details)
 
 
-def _check_flag(argument: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidRequestError(argument, f"must be True or False, got {type(value).__name__}")
-    return value
+# ---- resources ---------------------------------------------------------------------------
+
+_SESSION_LISTING = Listing(
+    operation="sessions.list",
+    path=_AGENTS + "/{agent}/sessions",
+    style=Offsets(items="sessions", total=("total_count",)),
+    structure=_session_from_wire,
+)
+_AGENT_LISTING = Listing(
+    operation="agents.list",
+    path=_AGENTS,
+    style=OneAnswer(items="services"),
+    structure=_agent_from_wire,
+    key=lambda agent: agent.name,
+)
 
 
-def _check_choice(argument: str, value: object, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise InvalidRequestError(argument, f"must be one of {', '.join(choices)}; got {value!r}")
-    return value
-
-
-def _unix_seconds(argument: str, value: object, *, round_up: bool) -> str:
-    """An aware datetime as whole unix seconds, rounded to widen the window, not narrow it."""
-    if not isinstance(value, datetime):
-        raise InvalidRequestError(
-            argument, f"must be a timezone-aware datetime, got {type(value).__name__}"
-        )
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidRequestError(
-            argument, "must be timezone-aware (e.g. datetime.now(UTC)); a naive time is ambiguous"
-        )
-    seconds = value.timestamp()
-    return str(math.ceil(seconds) if round_up else math.floor(seconds))
-
-
-def _serialized_size(body: Any) -> int:
-    # Measured as the transport sends it: compact separators, ASCII escapes.
-    return len(json.dumps(body, separators=(",", ":")))
-
-
-class PipecatSessions:
+class PipecatSessions(SessionsResource[PipecatSession]):
     """``client.sessions``: start, get, end, list and wait for an agent's sessions.
 
     Every call takes ``agent=``; the client's ``agent`` is the default.
     """
 
-    def __init__(self, client: PipecatCloud) -> None:
-        self._client = client
+    _client: PipecatCloud
 
     def start(
         self,
@@ -384,6 +485,7 @@ class PipecatSessions:
         enable_default_ice_servers: bool | None = None,
         transport: str | None = None,
         body: Any = None,
+        timeout: float | None = None,
     ) -> SessionStart[PipecatSession]:
         """Starts a session of ``agent`` with the public key. Await the result for the
         session (with ``connection``), or use it with ``async with`` to have it ended on exit.
@@ -392,13 +494,14 @@ class PipecatSessions:
         serialized size must stay within 1 MB (daily, webrtc) or 4 KB (websocket). Sent at
         most once: an ambiguous failure (5xx, a reset or timeout once the request went out,
         or a success answer without a readable ``sessionId``) raises StartOutcomeUnknownError.
+        ``timeout`` bounds the whole start.
         """
         client = self._client
-        name, encoded = client.resolve_agent(agent)
-        authorization = client.public_authorization()
+        name, encoded = client._resolve_agent(agent)
+        client._authorization("public")  # fails now, before anything else, without the key
         wire: dict[str, Any] = {}
         if create_daily_room is not None:
-            wire["createDailyRoom"] = _check_flag("create_daily_room", create_daily_room)
+            wire["createDailyRoom"] = check_flag("create_daily_room", create_daily_room)
         if daily_room_properties is not None:
             wire["dailyRoomProperties"] = check_json_object(
                 "daily_room_properties", daily_room_properties
@@ -408,16 +511,16 @@ class PipecatSessions:
                 "daily_meeting_token_properties", daily_meeting_token_properties
             )
         if enable_default_ice_servers is not None:
-            wire["enableDefaultIceServers"] = _check_flag(
+            wire["enableDefaultIceServers"] = check_flag(
                 "enable_default_ice_servers", enable_default_ice_servers
             )
         if transport is not None:
-            wire["transport"] = _check_choice("transport", transport, TRANSPORTS)
+            wire["transport"] = check_choice("transport", transport, TRANSPORTS)
         if body is not None:
             checked = check_json_value("body", body)
             kind = transport or _DEFAULT_TRANSPORT
             limit = BODY_LIMITS[kind]
-            size = _serialized_size(checked)
+            size = json_size(checked)
             if size > limit:
                 raise InvalidRequestError(
                     "body",
@@ -425,72 +528,61 @@ class PipecatSessions:
                     f"with the {kind} transport",
                 )
             wire["body"] = checked
-        call = Call(
-            operation="sessions.start",
-            method="POST",
-            path=f"{_PUBLIC}/{encoded}/start",
-            json=wire,
-            authorization=authorization,
-            mode=RetryMode.AT_MOST_ONCE,
+
+        def structure(reply: Reply) -> PipecatSession:
+            return _session(expect_object(reply.data, "sessions.start"), name)
+
+        plan = StartPlan(
+            call=client._call(
+                "sessions.start",
+                "POST",
+                f"{_PUBLIC}/{encoded}/start",
+                auth="public",
+                json=wire,
+                mode=RetryMode.AT_MOST_ONCE,
+            ),
+            structure=structure,
+            describe=f"sessions.start of agent {name!r}",
+            hint=(
+                f"Pipecat offers no way to look a start up: check "
+                f"sessions.list(agent={name!r}, status='active') before starting again."
+            ),
         )
+        return self._start(plan, timeout=timeout)
 
-        async def end(session_id: str) -> PipecatSession:
-            return await self.end(session_id, agent=name)
-
-        return SessionStart(lambda: self._start(call, name), end)
-
-    async def _start(self, call: Call, agent: str) -> PipecatSession:
-        client = self._client
-        try:
-            reply = await client.send(call)
-        except AgentCloudError as error:
-            if not outcome_is_ambiguous(error):
-                raise
-            raise StartOutcomeUnknownError(
-                f"sessions.start of agent {agent!r} failed after the request may have reached "
-                f"Pipecat ({type(error).__name__}: {error}); a session may or may not exist, "
-                f"and Pipecat offers no way to look the start up. Check "
-                f"sessions.list(agent={agent!r}, status='active') before starting again."
-            ) from error
-        try:
-            session = _session(expect_object(reply.data, "sessions.start"), agent)
-        except ResponseDecodeError as error:
-            # Pipecat said yes, so a session most likely runs, but which one is unreadable.
-            raise StartOutcomeUnknownError(
-                f"sessions.start of agent {agent!r} succeeded (HTTP {reply.status}) but the "
-                f"answer could not be read ({error}); a session may or may not exist. Check "
-                f"sessions.list(agent={agent!r}, status='active')."
-            ) from error
-        client.held.add(session)
-        return session
-
-    async def get(self, session_id: str, *, agent: str | None = None) -> PipecatSession:
+    async def get(
+        self, session_id: str, *, agent: str | None = None, timeout: float | None = None
+    ) -> PipecatSession:
         """The session's details, with ``resource_metrics`` and ``meeting_ids``."""
-        name, reply = await self._session_call("sessions.get", "GET", session_id, agent)
-        return _session(reply.data, name)
-
-    async def _session_call(
-        self, operation: str, method: str, session_id: str, agent: str | None
-    ) -> tuple[str, Reply]:
-        """Sends ``method`` to one session's path with the private key; returns the agent."""
-        client = self._client
-        name, encoded = client.resolve_agent(agent)
-        path = f"{_AGENTS}/{encoded}/sessions/{path_segment('session_id', session_id)}"
-        call = Call(
-            operation=operation,
-            method=method,
-            path=path,
-            authorization=client.private_authorization(),
+        name, path = self._session_path(session_id, agent)
+        return await self._get(
+            "sessions.get",
+            path,
+            lambda data: _session(data, name),
+            auth="private",
+            timeout=timeout,
         )
-        return name, await client.send(call)
 
-    async def end(self, session_id: str, *, agent: str | None = None) -> PipecatSession:
+    def _session_path(self, session_id: str, agent: str | None) -> tuple[str, str]:
+        name, encoded = self._client._resolve_agent(agent)
+        return name, f"{_AGENTS}/{encoded}/sessions/{path_segment('session_id', session_id)}"
+
+    async def end(
+        self, session_id: str, *, agent: str | None = None, timeout: float | None = None
+    ) -> PipecatSession:
         """Stops the session (``DELETE``) and returns it as Pipecat reports it: ENDED for
         Pipecat's ``terminated``, with ``raw`` the answer. Retried like a GET; a session
         Pipecat does not know raises NotFoundError."""
-        name, reply = await self._session_call("sessions.end", "DELETE", session_id, agent)
-        self._client.held.discard(session_id)
-        return _ended_session(reply.data, session_id, name)
+        name, path = self._session_path(session_id, agent)
+        session = await self._delete(
+            "sessions.end",
+            path,
+            lambda data: _ended_session(data, session_id, name),
+            auth="private",
+            timeout=timeout,
+        )
+        self._client._held.discard(session_id)
+        return session
 
     def list(
         self,
@@ -504,6 +596,7 @@ class PipecatSessions:
         per_page: int = MAX_PER_PAGE,
         max_items: int | None = None,
         concurrency: int = 1,
+        timeout: float | None = None,
     ) -> Pager[PipecatSession]:
         """The agent's sessions, newest first, walked by limit/offset as it is iterated.
 
@@ -511,20 +604,20 @@ class PipecatSessions:
         or ``all``; ``started_after``/``started_before`` are timezone-aware datetimes, sent
         as whole unix seconds (``startTime``/``endTime``), widened to the enclosing second.
         ``per_page`` is 1..100 (Pipecat documents a default of 10 and no maximum).
+        ``timeout`` bounds each page's request.
         """
-        client = self._client
-        name, encoded = client.resolve_agent(agent)
+        name, encoded = self._client._resolve_agent(agent)
         query: dict[str, str] = {}
         if status is not None:
-            query["status"] = _check_choice("status", status, _LIST_STATUSES)
+            query["status"] = check_choice("status", status, _LIST_STATUSES)
         if deployment_id is not None:
             query["deploymentId"] = check_text("deployment_id", deployment_id)
         if start_type is not None:
-            query["startType"] = _check_choice("start_type", start_type, _START_TYPES)
+            query["startType"] = check_choice("start_type", start_type, _START_TYPES)
         if started_after is not None:
-            query["startTime"] = _unix_seconds("started_after", started_after, round_up=False)
+            query["startTime"] = unix_seconds("started_after", started_after, round_up=False)
         if started_before is not None:
-            query["endTime"] = _unix_seconds("started_before", started_before, round_up=True)
+            query["endTime"] = unix_seconds("started_before", started_before, round_up=True)
         if (
             started_after is not None
             and started_before is not None
@@ -535,105 +628,71 @@ class PipecatSessions:
         def structure(wire: Any) -> PipecatSession:
             return _session(wire, name)
 
-        return client.pager(
-            f"{_AGENTS}/{encoded}/sessions",
-            "sessions.list",
-            structure,
+        return self._list(
+            _SESSION_LISTING,
+            path={"agent": encoded},
             query=query,
+            structure=structure,
             per_page=per_page,
             max_items=max_items,
             concurrency=concurrency,
+            auth="private",
+            timeout=timeout,
         )
 
     async def wait(
-        self,
-        session_id: str,
-        *,
-        agent: str | None = None,
-        until: SessionStatus | str = SessionStatus.RUNNING,
-        timeout: float | None = 120.0,
-        poll_interval: float = 0.5,
-        max_poll_interval: float = 5.0,
+        self, session_id: str, *, agent: str | None = None, **options: Unpack[WaitOptions]
     ) -> PipecatSession:
-        """Polls until the session reaches ``until`` (or a later stage) and returns it.
+        """Polls until the session of ``agent`` reaches ``until`` (or a later stage) and
+        returns it; the options are every provider's (:class:`WaitOptions`).
 
         Raises SessionFailedError if it fails first, RequestTimeoutError after ``timeout``.
         """
-        name, _ = self._client.resolve_agent(agent)
+        name, _ = self._client._resolve_agent(agent)
         path_segment("session_id", session_id)
-
-        async def get(sid: str) -> PipecatSession:
-            return await self.get(sid, agent=name)
-
-        return await wait_for_status(
-            get,
-            session_id,
-            until=until,
-            timeout=timeout,
-            retry=self._client.retry,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-        )
+        return await self._wait(session_id, {"agent": name}, options)
 
 
-def _session_id(session: PipecatSession) -> str:
-    return session.id
-
-
-def _agent_name(agent: Agent) -> str:
-    return agent.name
-
-
-class Agents:
+class Agents(Resource):
     """``client.agents``: get and list the organization's agents (private key)."""
 
-    def __init__(self, client: PipecatCloud) -> None:
-        self._client = client
-
-    async def get(self, name: str) -> Agent:
+    async def get(self, name: str, *, timeout: float | None = None) -> Agent:
         """The agent's details: ``ready``, ``available``, ``active_session_count``."""
-        client = self._client
-        reply = await client.send(
-            Call(
-                operation="agents.get",
-                method="GET",
-                path=f"{_AGENTS}/{path_segment('name', name)}",
-                authorization=client.private_authorization(),
-            )
+        return await self._get(
+            "agents.get",
+            f"{_AGENTS}/{path_segment('name', name)}",
+            _agent_from_wire,
+            auth="private",
+            timeout=timeout,
         )
-        return _agent_from_wire(reply.data)
 
-    def list(self, *, region: str | None = None, max_items: int | None = None) -> Pager[Agent]:
+    def list(
+        self,
+        *,
+        region: str | None = None,
+        max_items: int | None = None,
+        timeout: float | None = None,
+    ) -> Pager[Agent]:
         """Every agent (in ``region`` when given). Pipecat answers them all at once, so the
         pager has one page, however many agents there are."""
-        client = self._client
-        authorization = client.private_authorization()
         query = {"region": check_text("region", region)} if region is not None else None
-        call = Call(
-            operation="agents.list",
-            method="GET",
-            path=_AGENTS,
+        return self._list(
+            _AGENT_LISTING,
             query=query,
-            authorization=authorization,
+            per_page=MAX_PER_PAGE,
+            max_items=max_items,
+            auth="private",
+            timeout=timeout,
         )
 
-        async def fetch(index: int, size: int) -> Page[Agent]:
-            if index > 0:  # the one answer held every agent
-                return Page(items=(), offset=index * size, total=None)
-            reply = await client.send(call)
-            data = expect_object(reply.data, "agents.list")
-            items = tuple(
-                _agent_from_wire(item)
-                for item in expect_list(data.get("services"), "agents.list services")
-            )
-            return Page(items=items, offset=0, total=len(items))
 
-        return Pager(fetch, key=_agent_name, per_page=MAX_PER_PAGE, max_items=max_items)
+# ---- the client --------------------------------------------------------------------------
 
 
 class PipecatCloud(BaseClient):
     """A client for Pipecat Cloud.
 
+    Resources: ``sessions`` (:class:`PipecatSessions`) and ``agents`` (:class:`Agents`).
     Keys: ``api_key`` is the private key (else ``PIPECAT_CLOUD_API_KEY``), used for every
     call but start; ``public_key`` (else ``PIPECAT_CLOUD_PUBLIC_KEY``) starts sessions. One of
     the two is enough to build a client (one that only starts sessions needs only the public
@@ -641,10 +700,12 @@ class PipecatCloud(BaseClient):
     needing the key the client lacks raises InvalidRequestError naming it, before sending.
 
     ``agent`` is the default agent of session calls. Use it as ``async with
-    PipecatCloud(...) as client`` or call ``aclose()``.
+    PipecatCloud(...) as client`` or call ``aclose()``. The other keyword arguments are
+    those every client takes (:class:`~agentcloud._client.ClientOptions`).
     """
 
     provider = "pipecat"
+    default_base_url = DEFAULT_BASE_URL
 
     def __init__(
         self,
@@ -652,13 +713,7 @@ class PipecatCloud(BaseClient):
         public_key: str | None = None,
         *,
         agent: str | None = None,
-        base_url: str = DEFAULT_BASE_URL,
-        timeout: float | aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        http: aiohttp.ClientSession | None = None,
-        allow_insecure: bool = False,
-        end_on_close: bool = False,
-        max_connections: int = 100,
+        **options: Unpack[ClientOptions],
     ) -> None:
         private = credential("api_key", api_key, PRIVATE_KEY_ENV)
         public = credential("public_key", public_key, PUBLIC_KEY_ENV)
@@ -668,22 +723,17 @@ class PipecatCloud(BaseClient):
                 f"missing: pass api_key= (private key) and/or public_key=, or set "
                 f"{PRIVATE_KEY_ENV} / {PUBLIC_KEY_ENV}",
             )
-        self.agent = check_segment("agent", agent) if agent is not None else None
-        super().__init__(
-            base_url=base_url,
-            timeout=timeout,
-            retry=retry,
-            http=http,
-            allow_insecure=allow_insecure,
-            end_on_close=end_on_close,
-            max_connections=max_connections,
-            secrets=[private, public],
-            error_fields=_error_fields,
-        )
+        self._agent = check_segment("agent", agent) if agent is not None else None
+        super().__init__(secrets=[private, public], error_fields=_error_fields, **options)
         self._private = None if private is None else f"Bearer {private}"
         self._public = None if public is None else f"Bearer {public}"
         self.sessions = PipecatSessions(self)
         self.agents = Agents(self)
+
+    @property
+    def agent(self) -> str | None:
+        """The default agent of session calls."""
+        return self._agent
 
     def __repr__(self) -> str:
         keys = "+".join(
@@ -692,34 +742,34 @@ class PipecatCloud(BaseClient):
             if value is not None
         )
         return (
-            f"{type(self).__name__}(base_url={self.base_url!r}, agent={self.agent!r}, "
+            f"{type(self).__name__}(base_url={self.base_url!r}, agent={self._agent!r}, "
             f"keys={keys!r})"
         )
 
-    def private_authorization(self) -> Callable[[], str]:
-        """The Authorization of private calls; InvalidRequestError now if there is no key."""
-        header = self._private
-        if header is None:
-            raise InvalidRequestError(
-                "api_key",
-                f"this call needs the private key: pass api_key= or set {PRIVATE_KEY_ENV}",
-            )
-        return lambda: header
+    def _authorization(self, scope: Any) -> Callable[[], str]:
+        """The Authorization of ``"public"`` calls (starts) or private ones (the rest);
+        InvalidRequestError now if the client lacks that key."""
+        if scope == "public":
+            header = self._public
+            if header is None:
+                raise InvalidRequestError(
+                    "public_key",
+                    f"starting a session needs the public key: pass public_key= or set "
+                    f"{PUBLIC_KEY_ENV}",
+                )
+        else:
+            header = self._private
+            if header is None:
+                raise InvalidRequestError(
+                    "api_key",
+                    f"this call needs the private key: pass api_key= or set {PRIVATE_KEY_ENV}",
+                )
+        value = header
+        return lambda: value
 
-    def public_authorization(self) -> Callable[[], str]:
-        """The Authorization of starts; InvalidRequestError now if there is no public key."""
-        header = self._public
-        if header is None:
-            raise InvalidRequestError(
-                "public_key",
-                f"starting a session needs the public key: pass public_key= or set "
-                f"{PUBLIC_KEY_ENV}",
-            )
-        return lambda: header
-
-    def resolve_agent(self, agent: str | None) -> tuple[str, str]:
+    def _resolve_agent(self, agent: str | None) -> tuple[str, str]:
         """``agent`` or the client's default, checked: (name, percent-encoded segment)."""
-        name = agent if agent is not None else self.agent
+        name = agent if agent is not None else self._agent
         if name is None:
             raise InvalidRequestError(
                 "agent", "missing: pass agent= to this call or to PipecatCloud(agent=...)"
@@ -730,41 +780,40 @@ class PipecatCloud(BaseClient):
         agent = session.agent if isinstance(session, PipecatSession) else None
         return await self.sessions.end(session.id, agent=agent)
 
-    def pager(
-        self,
-        path: str,
-        operation: str,
-        structure: Callable[[Any], Any],
-        *,
-        query: Mapping[str, str],
-        per_page: int,
-        max_items: int | None,
-        concurrency: int,
-    ) -> Pager[Any]:
-        """A limit/offset listing of ``path``, stopping at ``total_count``."""
-        authorization = self.private_authorization()
 
-        async def fetch(index: int, size: int) -> Page[Any]:
-            offset = index * size
-            reply = await self.send(
-                Call(
-                    operation=operation,
-                    method="GET",
-                    path=path,
-                    query={**query, "limit": str(size), "offset": str(offset)},
-                    authorization=authorization,
-                )
-            )
-            data = expect_object(reply.data, operation)
-            items = expect_list(data.get("sessions"), f"{operation} sessions")
-            total = expect_count(data.get("total_count"), f"{operation} total_count")
-            return Page(items=tuple(items), offset=offset, total=total)
+# ---- the command line --------------------------------------------------------------------
 
-        return Pager(
-            fetch,
-            key=_session_id,
-            per_page=per_page,
-            max_items=max_items,
-            concurrency=concurrency,
-            structure=structure,
-        )
+_AGENT_OPTION = Option(flag="--agent", help="the agent", env="PIPECAT_CLOUD_AGENT")
+
+CLI = ProviderCLI(
+    client=(_AGENT_OPTION,),
+    start=(
+        Option(flag="--create-daily-room", help="create a Daily room", switch=True),
+        Option(flag="--transport", help="the transport", choices=TRANSPORTS),
+        Option(
+            flag="--body",
+            help="JSON handed to the bot (or @FILE, or @- for standard input)",
+            convert=json_argument("--body"),
+            metavar="JSON|@FILE",
+        ),
+    ),
+    listing=(
+        Option(flag="--status", help="active, ended or all", choices=_LIST_STATUSES),
+        Option(flag="--deployment-id", help="only this deployment's sessions"),
+        Option(flag="--start-type", help="cold, warm or all", choices=_START_TYPES),
+        Option(
+            flag="--started-after",
+            help="ISO 8601 time with a zone",
+            parse=timestamp,
+            metavar="TIME",
+        ),
+        Option(
+            flag="--started-before",
+            help="ISO 8601 time with a zone",
+            parse=timestamp,
+            metavar="TIME",
+        ),
+    ),
+    credentials=(PRIVATE_KEY_ENV, PUBLIC_KEY_ENV, "PIPECAT_CLOUD_AGENT"),
+    base_url_env="PIPECAT_CLOUD_BASE_URL",
+)

@@ -1,80 +1,109 @@
-"""VideoSDK Agent Cloud: deployment sessions and deployments.
+"""VideoSDK Agent Cloud: deployment sessions, deployments and session webhooks.
 
 Wire facts (see the vendor pages): the JWT goes in ``Authorization`` with no prefix; start
 and end answer ``{message, data}``, get answers the session bare, lists answer
 ``{data, pageInfo}`` with no last-page field; the webhook is sent as ``endPoint`` and listed
-back as ``endpoint``, ``metaData`` is sent and ``metadata`` returned, and the deployment list
-says ``created_at`` where the other calls say ``createdAt``.
+back as ``endpoint``, ``metaData`` is sent and ``metadata`` returned (only the listing
+carries it), and the deployment list says ``created_at`` where the other calls say
+``createdAt``.
 
 Start is not idempotent at VideoSDK, so every start carries a marker in its metadata
-(``agentcloud_request_id``). After an ambiguous failure (5xx, reset or timeout after the
-request went out) the SDK looks for the marker in the newest sessions: found, it returns that
-session; not found, the start had no effect and it is tried again.
+(``agentcloud_request_id``; ``reconcile=False`` sends none). After an ambiguous failure (5xx,
+reset or timeout after the request went out) the core's start loop asks this module's
+reconciler, which walks the session listing newest first until it reaches sessions created
+before the attempt was sent (minus a clock-skew allowance): the marker found, that session
+is returned; not found in a window that provably reaches back far enough, the start had no
+effect and is tried again; otherwise the outcome is unknown.
+
+Webhooks are POSTed as ``{"webhookType": EVENT, "data": {"sessionId": ...}}`` signed in
+``videosdk-signature``: base64 RSA-SHA256 (PKCS#1 v1.5) over the raw body, verifiable with
+the key from ``GET /v2/public/rsa-public-key``. VideoSDK sends no delivery id, so replays
+are recognised by the body's hash.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import functools
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Unpack
 
-import aiohttp
+import attrs
 import jwt
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from .._client import DEFAULT_TIMEOUT, BaseClient
-from .._convert import WireStructurer
-from .._lifecycle import EventSource, SessionStart, wait_for_status
-from .._retry import RetryPolicy
+from .._checks import check_json_object, check_text, credential, path_segment
+from .._client import BaseClient, ClientOptions
+from .._commands import Option, ProviderCLI, UsageError, key_value
+from .._convert import WireStructurer, expect_object, make_converter, set_derived
+from .._resource import Listing, Resource, SessionsResource
+from .._sessions import Inconclusive, SessionStart, StartPlan
 from .._transport import (
-    Call,
     ErrorFields,
     Reply,
     RetryMode,
     default_error_fields,
-    outcome_is_ambiguous,
-    within_deadline,
 )
 from ..errors import (
-    AgentCloudError,
-    APIError,
     InvalidRequestError,
     NotFoundError,
-    RequestTimeoutError,
     ResponseDecodeError,
-    StartOutcomeUnknownError,
+    WebhookVerificationError,
 )
-from ..models import (
-    WEBHOOK_EVENTS,
-    Deployment,
-    Page,
-    Session,
-    SessionStatus,
-    VideoSDKSession,
-    Webhook,
-)
-from ..pagination import MAX_PER_PAGE, Pager
-from ._common import (
-    check_json_object,
-    check_text,
-    credential,
-    expect_count,
-    expect_list,
-    expect_object,
-    path_segment,
-)
+from ..models import Model, Session, SessionEvent, SessionEventType, SessionStatus
+from ..pagination import MAX_PER_PAGE, PageNumbers, Pager
+from ..webhooks import KeyMaterial, json_body
 
-__all__ = ["DEFAULT_BASE_URL", "START_MARKER", "TokenMinter", "VideoSDK"]
+__all__ = [
+    "CLI",
+    "DEFAULT_BASE_URL",
+    "SIGNATURE_HEADER",
+    "START_MARKER",
+    "WEBHOOK_EVENTS",
+    "WEBHOOK_FORMAT",
+    "Deployment",
+    "Deployments",
+    "TokenMinter",
+    "VideoSDK",
+    "VideoSDKSession",
+    "VideoSDKSessions",
+    "Webhook",
+    "session_status",
+    "verify_signature",
+]
 
 DEFAULT_BASE_URL = "https://api.videosdk.live"
 #: The metadata key that lets a start be found again after an ambiguous failure.
 START_MARKER = "agentcloud_request_id"
+SIGNATURE_HEADER = "videosdk-signature"
 
 _SESSIONS = "/ai/v1/ai-deployment-sessions"
 _DEPLOYMENTS = "/ai/v1/ai-deployments"
 _RSA_PUBLIC_KEY = "/v2/public/rsa-public-key"
-#: How many of the newest sessions reconciliation looks through for a start's marker.
-_RECONCILE_WINDOW = 200
+#: How far before an ambiguous attempt the reconciler's walk must reach: VideoSDK's clock
+#: may run behind ours, so a session it stamped earlier than our send may still be ours.
+_RECONCILE_SKEW = timedelta(minutes=5)
+#: The most sessions one reconciliation walks before it gives up as inconclusive.
+_RECONCILE_MAX_SCAN = 20_000
+#: Seconds a minted token's ``iat`` is set back, so a local clock somewhat ahead of
+#: VideoSDK's still makes tokens VideoSDK accepts.
+_CLOCK_SKEW = 60
+
+#: The webhook events a VideoSDK session start may subscribe to.
+WEBHOOK_EVENTS: tuple[str, ...] = (
+    "ai-deployment-session-starting",
+    "ai-deployment-session-started",
+    "ai-deployment-session-stopping",
+    "ai-deployment-session-stopped",
+    "ai-deployment-session-failed",
+)
+_EVENT_PREFIXES = ("ai-deployment-session-", "agent-session-")
 
 _STATUSES: dict[str, SessionStatus] = {
     "queued": SessionStatus.QUEUED,
@@ -99,6 +128,47 @@ def session_status(raw_status: Any) -> SessionStatus:
     return _STATUSES.get(raw_status.lower(), SessionStatus.UNKNOWN)
 
 
+# ---- models ------------------------------------------------------------------------------
+
+
+def _events(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+@attrs.frozen
+class Webhook(Model):
+    """Where VideoSDK POSTs a session's events, and which events."""
+
+    endpoint: str
+    events: tuple[str, ...] = attrs.field(default=WEBHOOK_EVENTS, converter=_events)
+
+
+@attrs.frozen(kw_only=True)
+class VideoSDKSession(Session):
+    """A VideoSDK Agent Cloud deployment session."""
+
+    provider: str = "videosdk"
+    tag: str | None = None
+    webhook: Webhook | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Deployment(Model):
+    """A VideoSDK AI deployment (hashable by id and tag)."""
+
+    _identity: ClassVar[tuple[str, ...]] = ("id", "tag")
+
+    id: str
+    name: str | None = None
+    tag: str | None = None
+    description: str | None = None
+    status: str | None = None
+    created_at: datetime | None = None
+    raw: dict[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+
 def _derive_status(wire: dict[str, Any]) -> dict[str, Any]:
     raw_status = wire.get("status")
     return {
@@ -107,32 +177,43 @@ def _derive_status(wire: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_webhook_from_wire = WireStructurer(Webhook, fallbacks={"endpoint": ("endPoint",)}, register=True)
+_converter = make_converter()
+WireStructurer(Webhook, converter=_converter, fallbacks={"endpoint": ("endPoint",)}, register=True)
 _session_from_wire = WireStructurer(
     VideoSDKSession,
+    converter=_converter,
     renames={"id": "sessionId", "started_at": "start", "ended_at": "end"},
     fallbacks={"metadata": ("metaData",)},
     derived=("status", "raw_status", "provider"),
     derive=_derive_status,
 )
-_deployment_from_wire = WireStructurer(Deployment, fallbacks={"createdAt": ("created_at",)})
+_deployment_from_wire = WireStructurer(
+    Deployment, converter=_converter, fallbacks={"createdAt": ("created_at",)}
+)
+
+
+def _envelope_session(data: Any, operation: str) -> VideoSDKSession:
+    return _session_from_wire(expect_object(data, operation).get("data"))
 
 
 def _error_fields(status: int, body: Any) -> ErrorFields:
     fields = default_error_fields(status, body)
     if status == 402:  # VideoSDK answers 402 for some missing resources
-        return ErrorFields(
-            error_class=NotFoundError,
-            message=fields.message,
-            code=fields.code,
-            details=fields.details,
-        )
+        return attrs.evolve(fields, error_class=NotFoundError)
     return fields
+
+
+# ---- credentials -------------------------------------------------------------------------
 
 
 class TokenMinter:
     """Mints VideoSDK server tokens (HS256 JWT with the ``crawler`` role) and caches each
-    until ``refresh_margin`` seconds before it expires, as VideoSDK's server SDK does."""
+    until ``refresh_margin`` seconds before it expires, as VideoSDK's server SDK does.
+
+    ``iat`` is set a minute back (and ``exp`` with it, so a token lives exactly ``ttl``), so
+    a local clock that runs somewhat ahead of VideoSDK's still yields tokens VideoSDK takes
+    as issued.
+    """
 
     def __init__(
         self,
@@ -143,7 +224,7 @@ class TokenMinter:
         refresh_margin: float = 60.0,
         now: Callable[[], float] = time.time,
     ) -> None:
-        if ttl <= refresh_margin:
+        if not ttl > refresh_margin:
             raise InvalidRequestError("token_ttl", "must be longer than the refresh margin")
         self._api_key = api_key
         self._secret = secret
@@ -162,8 +243,8 @@ class TokenMinter:
             "permissions": ["allow_join", "allow_mod"],
             "version": 2,
             "roles": ["crawler"],
-            "iat": issued_at,
-            "exp": issued_at + int(self._ttl),
+            "iat": issued_at - _CLOCK_SKEW,
+            "exp": issued_at - _CLOCK_SKEW + int(self._ttl),
         }
 
     def __call__(self) -> str:
@@ -174,6 +255,9 @@ class TokenMinter:
             self._token = jwt.encode(claims, self._secret, algorithm="HS256")
             self._expires = float(claims["exp"])
         return self._token
+
+
+# ---- argument checks ---------------------------------------------------------------------
 
 
 def _check_webhook(webhook: Webhook | str | None) -> dict[str, Any] | None:
@@ -208,11 +292,56 @@ def _check_env(env: Mapping[str, str] | None) -> dict[str, str] | None:
     return checked
 
 
-class VideoSDKSessions:
+# ---- resources ---------------------------------------------------------------------------
+
+_SESSION_LISTING = Listing(
+    operation="sessions.list",
+    path=_SESSIONS,
+    style=PageNumbers(items="data", total=("pageInfo.totalItems",)),
+    structure=_session_from_wire,
+)
+_DEPLOYMENT_LISTING = Listing(
+    operation="deployments.list",
+    path=_DEPLOYMENTS,
+    style=PageNumbers(items="data", total=("pageInfo.totalItems",)),
+    structure=_deployment_from_wire,
+    key=lambda deployment: (deployment.id, deployment.tag),
+)
+
+
+class _MarkerLookup:
+    """The reconciler: finds a start by its marker in the session listing."""
+
+    def __init__(self, sessions: VideoSDKSessions) -> None:
+        self._sessions = sessions
+
+    async def find(self, marker: str, *, since: datetime) -> VideoSDKSession | None:
+        horizon = since - _RECONCILE_SKEW
+        scanned = 0
+        async for page in self._sessions.list(per_page=MAX_PER_PAGE).pages():
+            before = 0
+            for session in page.items:
+                if session.metadata and session.metadata.get(START_MARKER) == marker:
+                    return session
+                if session.created_at is not None and session.created_at < horizon:
+                    before += 1
+            scanned += len(page.items)
+            if page.items and before == len(page.items):
+                return None  # a whole page from before the attempt: the walk reached back
+            if scanned >= _RECONCILE_MAX_SCAN:
+                raise Inconclusive(
+                    f"{scanned} sessions were looked through without reaching ones created "
+                    f"before the attempt"
+                )
+        return None  # the whole listing was seen
+
+
+class VideoSDKSessions(SessionsResource[VideoSDKSession]):
     """``client.sessions``: start, get, end, list and wait for deployment sessions."""
 
     def __init__(self, client: VideoSDK) -> None:
-        self._client = client
+        super().__init__(client)
+        self._reconciler = _MarkerLookup(self)
 
     def start(
         self,
@@ -222,9 +351,18 @@ class VideoSDKSessions:
         env: Mapping[str, str] | None = None,
         metadata: Mapping[str, Any] | None = None,
         webhook: Webhook | str | None = None,
+        reconcile: bool = True,
+        timeout: float | None = None,
     ) -> SessionStart[VideoSDKSession]:
         """Starts a session of ``deployment_id`` at ``tag``. Await the result for the
-        session, or use it with ``async with`` to have the session ended on exit."""
+        session, or use it with ``async with`` to have the session ended on exit.
+
+        Sent at most once. With ``reconcile`` (the default) the start carries the
+        ``agentcloud_request_id`` metadata marker, so an ambiguous failure is looked up
+        instead of guessed; ``reconcile=False`` sends none (an ambiguous failure is then
+        StartOutcomeUnknownError). ``timeout`` bounds the whole start, reconciliation
+        included.
+        """
         body: dict[str, Any] = {
             "deploymentId": check_text("deployment_id", deployment_id),
             "tag": check_text("tag", tag),
@@ -235,231 +373,150 @@ class VideoSDKSessions:
         meta = check_json_object("metadata", metadata) if metadata is not None else {}
         if START_MARKER in meta:
             raise InvalidRequestError("metadata", f"the key {START_MARKER!r} is reserved")
-        marker = uuid.uuid4().hex
-        body["metaData"] = {**meta, START_MARKER: marker}
+        if not isinstance(reconcile, bool):
+            raise InvalidRequestError("reconcile", "must be True or False")
+        marker = uuid.uuid4().hex if reconcile else None
+        sent_metadata = {**meta, START_MARKER: marker} if marker else meta
+        if sent_metadata or metadata is not None:
+            body["metaData"] = sent_metadata
         hook = _check_webhook(webhook)
         if hook is not None:
             body["webhook"] = hook
-        return SessionStart(lambda: self._start(body, marker), self.end)
+        sent_webhook = None if hook is None else Webhook(hook["endPoint"], events=hook["events"])
 
-    async def _start(self, body: dict[str, Any], marker: str) -> VideoSDKSession:
-        # One deadline for the whole start: attempts, reconciliations and pauses alike.
-        deadline = self._client.retry.clock() + self._client.retry.deadline
-        return await within_deadline(deadline, self._start_by(body, marker, deadline))
-
-    async def _start_by(
-        self, body: dict[str, Any], marker: str, deadline: float
-    ) -> VideoSDKSession:
-        client = self._client
-        policy = client.retry
-        call = Call(
-            operation="sessions.start",
-            method="POST",
-            path=f"{_SESSIONS}/start",
-            json=body,
-            authorization=client.authorization,
-            mode=RetryMode.AT_MOST_ONCE,
-        )
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                reply = await client.send(call)
-                session = _session_from_wire(_envelope_data(reply, "sessions.start"))
-            except AgentCloudError as error:
-                if not outcome_is_ambiguous(error):
-                    raise
-                found = await self._reconcile(marker, error)
-                if found is not None:
-                    client.held.add(found)
-                    return found
-                if _may_still_appear(error):
-                    raise StartOutcomeUnknownError(
-                        f"sessions.start failed ambiguously ({type(error).__name__}: {error}) "
-                        f"and its session is not listed yet; VideoSDK may still create it. "
-                        f"Look for metadata {START_MARKER}={marker} before starting again.",
-                        marker=marker,
-                    ) from error
-                # The marker is nowhere: that attempt created nothing, so another is safe.
-                delay = policy.backoff(attempt - 1)
-                if attempt >= policy.max_attempts or policy.clock() + delay >= deadline:
-                    raise
-                await policy.sleep(delay)
-                continue
-            client.held.add(session)
-            return session
-
-    async def _reconcile(self, marker: str, cause: AgentCloudError) -> VideoSDKSession | None:
-        try:
-            async for session in self.list(per_page=MAX_PER_PAGE, max_items=_RECONCILE_WINDOW):
-                if session.metadata.get(START_MARKER) == marker:
-                    return session
-        except AgentCloudError as lookup_error:
-            raise StartOutcomeUnknownError(
-                f"sessions.start failed ambiguously ({type(cause).__name__}: {cause}) and the "
-                f"session listing could not be checked ({type(lookup_error).__name__}); a "
-                f"session may exist with metadata {START_MARKER}={marker}",
-                marker=marker,
-            ) from cause
-        return None
-
-    async def get(self, session_id: str) -> VideoSDKSession:
-        """The session's current details."""
-        path = f"{_SESSIONS}/{path_segment('session_id', session_id)}"
-        reply = await self._client.send(
-            Call(
-                operation="sessions.get",
-                method="GET",
-                path=path,
-                authorization=self._client.authorization,
+        def structure(reply: Reply) -> VideoSDKSession:
+            session = _envelope_session(reply.data, "sessions.start")
+            # The start answer leaves metadata and webhook out; the session has them.
+            return set_derived(
+                session,
+                metadata=session.metadata if session.metadata is not None else sent_metadata,
+                webhook=session.webhook or sent_webhook,
             )
-        )
-        return _session_from_wire(reply.data)
 
-    async def end(self, session_id: str) -> VideoSDKSession:
+        plan = StartPlan(
+            call=self._client._call(
+                "sessions.start",
+                "POST",
+                f"{_SESSIONS}/start",
+                json=body,
+                mode=RetryMode.AT_MOST_ONCE,
+            ),
+            structure=structure,
+            describe="sessions.start",
+            hint=(
+                f"Look for metadata {START_MARKER}={marker} before starting again."
+                if marker
+                else "Check sessions.list() before starting again."
+            ),
+            reconciler=self._reconciler if marker else None,
+            marker=marker,
+        )
+        return self._start(plan, timeout=timeout)
+
+    async def get(self, session_id: str, *, timeout: float | None = None) -> VideoSDKSession:
+        """The session's current details (VideoSDK's answer carries no metadata: None)."""
+        path = f"{_SESSIONS}/{path_segment('session_id', session_id)}"
+        return await self._get("sessions.get", path, _session_from_wire, timeout=timeout)
+
+    async def end(self, session_id: str, *, timeout: float | None = None) -> VideoSDKSession:
         """Ends the session; returns it as VideoSDK reports it (status, end, duration)."""
         path_segment("session_id", session_id)
-        reply = await self._client.send(
-            Call(
-                operation="sessions.end",
-                method="POST",
-                path=f"{_SESSIONS}/end",
-                json={"sessionId": session_id},
-                authorization=self._client.authorization,
-            )
+        session = await self._post(
+            "sessions.end",
+            f"{_SESSIONS}/end",
+            lambda data: _envelope_session(data, "sessions.end"),
+            json={"sessionId": session_id},
+            timeout=timeout,
         )
-        self._client.held.discard(session_id)
-        return _session_from_wire(_envelope_data(reply, "sessions.end"))
+        self._client._held.discard(session_id)
+        return session
 
     def list(
-        self, *, per_page: int = MAX_PER_PAGE, max_items: int | None = None, concurrency: int = 1
+        self,
+        *,
+        per_page: int = MAX_PER_PAGE,
+        max_items: int | None = None,
+        concurrency: int = 1,
+        timeout: float | None = None,
     ) -> Pager[VideoSDKSession]:
-        """Every session, newest first, walked page by page as it is iterated."""
-        return self._client.pager(
-            _SESSIONS,
-            "sessions.list",
-            _session_from_wire,
-            key=_session_id,
+        """Every session, newest first, walked page by page as it is iterated.
+        ``timeout`` bounds each page's request."""
+        return self._list(
+            _SESSION_LISTING,
             per_page=per_page,
             max_items=max_items,
             concurrency=concurrency,
-        )
-
-    async def wait(
-        self,
-        session_id: str,
-        *,
-        until: SessionStatus | str = SessionStatus.RUNNING,
-        timeout: float | None = 120.0,
-        poll_interval: float = 0.5,
-        max_poll_interval: float = 5.0,
-        receiver: EventSource | None = None,
-    ) -> VideoSDKSession:
-        """Polls until the session reaches ``until`` (or a later stage) and returns it.
-
-        Raises SessionFailedError if it fails first, RequestTimeoutError after ``timeout``.
-        Pass the WebhookReceiver the session's webhook goes to as ``receiver`` and a
-        delivered event ends the current pause at once instead of waiting it out.
-        """
-        path_segment("session_id", session_id)
-        return await wait_for_status(
-            self.get,
-            session_id,
-            until=until,
             timeout=timeout,
-            retry=self._client.retry,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            events=receiver,
         )
 
 
-def _may_still_appear(error: AgentCloudError) -> bool:
-    """True when a start missing from the listing may yet be created, so "not listed"
-    does not prove "not created": VideoSDK accepted it (a 2xx we could not read), or
-    something gave up waiting while VideoSDK may still be working on it (our timeout, a
-    gateway's 504). Only after a 5xx or a reset has VideoSDK finished with the request."""
-    if isinstance(error, (RequestTimeoutError, ResponseDecodeError)):
-        return True
-    return isinstance(error, APIError) and error.status == 504
-
-
-def _session_id(session: VideoSDKSession) -> str:
-    return session.id
-
-
-def _deployment_key(deployment: Deployment) -> tuple[str, str | None]:
-    return (deployment.id, deployment.tag)
-
-
-def _envelope_data(reply: Reply, operation: str) -> Any:
-    return expect_object(reply.data, operation).get("data")
-
-
-class Deployments:
+class Deployments(Resource):
     """``client.deployments``: create, get and list AI deployments."""
 
-    def __init__(self, client: VideoSDK) -> None:
-        self._client = client
-
-    async def create(self, *, name: str, description: str | None = None) -> Deployment:
+    async def create(
+        self, *, name: str, description: str | None = None, timeout: float | None = None
+    ) -> Deployment:
         """Creates a deployment. Not retried after an ambiguous failure."""
         body: dict[str, Any] = {"name": check_text("name", name)}
         if description is not None:
             body["description"] = check_text("description", description, max_length=10_000)
-        reply = await self._client.send(
-            Call(
-                operation="deployments.create",
-                method="POST",
-                path=_DEPLOYMENTS,
-                json=body,
-                authorization=self._client.authorization,
-                mode=RetryMode.AT_MOST_ONCE,
-            )
+        return await self._post(
+            "deployments.create",
+            _DEPLOYMENTS,
+            _deployment_from_wire,
+            json=body,
+            mode=RetryMode.AT_MOST_ONCE,
+            timeout=timeout,
         )
-        return _deployment_from_wire(reply.data)
 
-    async def get(self, deployment_id: str, tag: str) -> Deployment:
+    async def get(
+        self, deployment_id: str, tag: str, *, timeout: float | None = None
+    ) -> Deployment:
         """The deployment ``deployment_id`` at ``tag``."""
         path = (
             f"{_DEPLOYMENTS}/{path_segment('deployment_id', deployment_id)}"
             f"/{path_segment('tag', tag)}"
         )
-        reply = await self._client.send(
-            Call(
-                operation="deployments.get",
-                method="GET",
-                path=path,
-                authorization=self._client.authorization,
-            )
-        )
-        return _deployment_from_wire(reply.data)
+        return await self._get("deployments.get", path, _deployment_from_wire, timeout=timeout)
 
     def list(
-        self, *, per_page: int = MAX_PER_PAGE, max_items: int | None = None, concurrency: int = 1
+        self,
+        *,
+        per_page: int = MAX_PER_PAGE,
+        max_items: int | None = None,
+        concurrency: int = 1,
+        timeout: float | None = None,
     ) -> Pager[Deployment]:
         """Every deployment, walked page by page as it is iterated."""
-        return self._client.pager(
-            _DEPLOYMENTS,
-            "deployments.list",
-            _deployment_from_wire,
-            key=_deployment_key,
+        return self._list(
+            _DEPLOYMENT_LISTING,
             per_page=per_page,
             max_items=max_items,
             concurrency=concurrency,
+            timeout=timeout,
         )
+
+
+# ---- the client --------------------------------------------------------------------------
 
 
 class VideoSDK(BaseClient):
     """A client for VideoSDK Agent Cloud.
 
-    Credentials: ``api_key`` and ``secret`` (else ``VIDEOSDK_API_KEY`` and
-    ``VIDEOSDK_SECRET_KEY``), from which the client mints and renews its JWT; or a ready
-    ``token``, used as is. Use it as ``async with VideoSDK(...) as client`` or call
-    ``aclose()``.
+    Resources: ``sessions`` (:class:`VideoSDKSessions`) and ``deployments``
+    (:class:`Deployments`). Credentials: ``api_key`` and ``secret`` (else
+    ``VIDEOSDK_API_KEY`` and ``VIDEOSDK_SECRET_KEY``), from which the client mints and
+    renews its JWT; or a ready ``token``, used as is. Use it as ``async with VideoSDK(...)
+    as client`` or call ``aclose()``.
+
+    The other keyword arguments are those every client takes
+    (:class:`~agentcloud._client.ClientOptions`): ``base_url``, ``timeout``, ``retry``,
+    ``http``, ``allow_insecure``, ``end_on_close``, ``max_connections``,
+    ``max_response_bytes``, ``default_headers``, ``hooks`` and ``fleet``.
     """
 
     provider = "videosdk"
+    default_base_url = DEFAULT_BASE_URL
 
     def __init__(
         self,
@@ -467,15 +524,9 @@ class VideoSDK(BaseClient):
         secret: str | None = None,
         *,
         token: str | None = None,
-        base_url: str = DEFAULT_BASE_URL,
-        timeout: float | aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        http: aiohttp.ClientSession | None = None,
-        allow_insecure: bool = False,
-        end_on_close: bool = False,
-        max_connections: int = 100,
         token_ttl: float = 24 * 3600,
         now: Callable[[], float] = time.time,
+        **options: Unpack[ClientOptions],
     ) -> None:
         token = credential("token", token, "VIDEOSDK_TOKEN") if token is not None else None
         self._mint: Callable[[], str]
@@ -496,24 +547,14 @@ class VideoSDK(BaseClient):
                 )
             self._mint = TokenMinter(key, secret_key, ttl=token_ttl, now=now)
             secrets = [key, secret_key]
-        super().__init__(
-            base_url=base_url,
-            timeout=timeout,
-            retry=retry,
-            http=http,
-            allow_insecure=allow_insecure,
-            end_on_close=end_on_close,
-            max_connections=max_connections,
-            secrets=secrets,
-            error_fields=_error_fields,
-        )
+        super().__init__(secrets=secrets, error_fields=_error_fields, **options)
         self._webhook_key: str | None = None
         self.sessions = VideoSDKSessions(self)
         self.deployments = Deployments(self)
 
-    def authorization(self) -> str:
-        """The Authorization header value: the JWT itself, with no prefix."""
-        return self._mint()
+    def _authorization(self, scope: Any) -> Callable[[], str]:
+        # The JWT itself, with no prefix, as VideoSDK documents.
+        return self._mint
 
     async def webhook_public_key(self) -> str:
         """The PEM public key VideoSDK signs webhooks with; fetched once, then cached.
@@ -521,14 +562,7 @@ class VideoSDK(BaseClient):
         Hand it to ``WebhookReceiver(key_source=client.webhook_public_key)``.
         """
         if self._webhook_key is None:
-            reply = await self.send(
-                Call(
-                    operation="webhooks.public_key",
-                    method="GET",
-                    path=_RSA_PUBLIC_KEY,
-                    authorization=self.authorization,
-                )
-            )
+            reply = await self._send(self._call("webhooks.public_key", "GET", _RSA_PUBLIC_KEY))
             key = expect_object(reply.data, "webhooks.public_key").get("publicKey")
             if not isinstance(key, str) or "PUBLIC KEY" not in key:
                 raise ResponseDecodeError("webhooks.public_key: no PEM publicKey in the answer")
@@ -538,43 +572,165 @@ class VideoSDK(BaseClient):
     async def _end_session(self, session: Session) -> object:
         return await self.sessions.end(session.id)
 
-    def pager(
-        self,
-        path: str,
-        operation: str,
-        structure: Callable[[Any], Any],
-        *,
-        key: Callable[[Any], Any],
-        per_page: int,
-        max_items: int | None,
-        concurrency: int,
-    ) -> Pager[Any]:
-        async def fetch(index: int, size: int) -> Page[Any]:
-            reply = await self.send(
-                Call(
-                    operation=operation,
-                    method="GET",
-                    path=path,
-                    query={"page": str(index + 1), "perPage": str(size)},
-                    authorization=self.authorization,
-                )
-            )
-            data = expect_object(reply.data, operation)
-            items = expect_list(data.get("data"), operation)
-            page_info = data.get("pageInfo")
-            total = None
-            if page_info is not None:
-                total = expect_count(
-                    expect_object(page_info, operation).get("totalItems"),
-                    f"{operation} pageInfo.totalItems",
-                )
-            return Page(items=tuple(items), number=index + 1, total=total)
 
-        return Pager(
-            fetch,
-            key=key,
-            per_page=per_page,
-            max_items=max_items,
-            concurrency=concurrency,
-            structure=structure,
+# ---- webhooks ----------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=16)
+def _load_public_key(pem: bytes) -> rsa.RSAPublicKey:
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except (ValueError, TypeError) as error:
+        raise InvalidRequestError("public_key", f"not a PEM public key: {error}") from None
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise InvalidRequestError("public_key", "must be an RSA public key")
+    return key
+
+
+def _pem_key(public_key: object) -> rsa.RSAPublicKey:
+    if isinstance(public_key, str):
+        return _load_public_key(public_key.encode())
+    if isinstance(public_key, bytes):
+        return _load_public_key(public_key)
+    raise InvalidRequestError("public_key", "must be a PEM string or bytes")
+
+
+def _verify_with(body: bytes, signature: str | None, key: rsa.RSAPublicKey) -> None:
+    if not signature or not signature.strip():
+        raise WebhookVerificationError(f"the {SIGNATURE_HEADER} header is missing")
+    try:
+        raw_signature = base64.b64decode(signature.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise WebhookVerificationError(f"the {SIGNATURE_HEADER} header is not base64") from None
+    try:
+        key.verify(raw_signature, body, padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        raise WebhookVerificationError("the webhook signature does not match its body") from None
+
+
+def verify_signature(body: bytes, signature: str | None, public_key: str | bytes) -> None:
+    """Raises WebhookVerificationError unless ``signature`` (the ``videosdk-signature``
+    header) signs ``body`` with the PEM ``public_key``."""
+    _verify_with(body, signature, _pem_key(public_key))
+
+
+def event_type(name: str) -> SessionEventType:
+    """``ai-deployment-session-started`` (or ``agent-session-started``) -> STARTED."""
+    for prefix in _EVENT_PREFIXES:
+        if name.startswith(prefix):
+            try:
+                return SessionEventType(name[len(prefix) :])
+            except ValueError:
+                break
+    return SessionEventType.UNKNOWN
+
+
+def _optional_text(data: Mapping[str, Any], *keys: str) -> str | None:
+    for key in keys:
+        value = data.get(key)
+        if value is not None:
+            if not isinstance(value, str):
+                raise InvalidRequestError("body", f"its data.{key} must be a string")
+            return value
+    return None
+
+
+class _Webhooks:
+    """VideoSDK's webhook format: RSA signatures in ``videosdk-signature``."""
+
+    provider = "videosdk"
+    key_arguments = ("public_key", "key_source")
+
+    def keys(self, material: Mapping[str, Any]) -> KeyMaterial | None:
+        public_key = material.get("public_key")
+        source = material.get("key_source")
+        if public_key is not None and source is not None:
+            raise InvalidRequestError("key_source", "give public_key or key_source, not both")
+        if public_key is not None:
+            return KeyMaterial(fixed=_pem_key(public_key))
+        if source is not None:
+            if not callable(source):
+                raise InvalidRequestError("key_source", "must be an async function returning PEM")
+            fetch: Callable[[], Awaitable[Any]] = source
+            return KeyMaterial(source=fetch, load=_pem_key)
+        return None
+
+    def signed(self, headers: Mapping[str, str]) -> bool:
+        return bool((headers.get(SIGNATURE_HEADER) or "").strip())
+
+    def verify(self, body: bytes, headers: Mapping[str, str], key: Any, *, now: float) -> None:
+        _verify_with(body, headers.get(SIGNATURE_HEADER), key)
+
+    def parse(
+        self, body: bytes, headers: Mapping[str, str], *, received_at: datetime
+    ) -> SessionEvent:
+        decoded = json_body(body)
+        name = decoded.get("webhookType")
+        if not isinstance(name, str) or not name:
+            raise InvalidRequestError("body", "has no webhookType string")
+        data = decoded.get("data")
+        if data is not None and not isinstance(data, dict):
+            raise InvalidRequestError("body", "its data must be a JSON object")
+        data = data or {}
+        kind = event_type(name)
+        return SessionEvent(
+            type=kind,
+            name=name,
+            session_id=_optional_text(data, "sessionId"),
+            room=_optional_text(data, "roomId", "meetingId"),
+            status=kind.status,
+            received_at=received_at,
+            provider=self.provider,
+            raw=decoded,
         )
+
+
+WEBHOOK_FORMAT = _Webhooks()
+
+
+# ---- the command line --------------------------------------------------------------------
+
+
+def _start_kwargs(values: dict[str, Any]) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "deployment_id": values.get("deployment_id"),
+        "tag": values.get("tag"),
+    }
+    if kwargs["deployment_id"] is None or kwargs["tag"] is None:
+        raise UsageError("videosdk start needs --deployment-id and --tag")
+    if values.get("env"):
+        kwargs["env"] = dict(values["env"])
+    if values.get("metadata"):
+        kwargs["metadata"] = dict(values["metadata"])
+    if values.get("webhook"):
+        kwargs["webhook"] = Webhook(values["webhook"], events=values.get("event") or WEBHOOK_EVENTS)
+    elif values.get("event"):
+        raise UsageError("--event needs --webhook")
+    return kwargs
+
+
+CLI = ProviderCLI(
+    start=(
+        Option(flag="--deployment-id", help="the deployment to start"),
+        Option(flag="--tag", help="the deployment's tag"),
+        Option(
+            flag="--env",
+            help="session environment (repeatable)",
+            parse=key_value,
+            repeat=True,
+            metavar="K=V",
+        ),
+        Option(
+            flag="--metadata",
+            help="session metadata (repeatable)",
+            parse=key_value,
+            repeat=True,
+            metavar="K=V",
+        ),
+        Option(flag="--webhook", help="webhook endpoint", metavar="URL"),
+        Option(flag="--event", help="webhook event to subscribe (repeatable)", repeat=True),
+    ),
+    start_kwargs=_start_kwargs,
+    credentials=("VIDEOSDK_API_KEY", "VIDEOSDK_SECRET_KEY"),
+    base_url_env="VIDEOSDK_BASE_URL",
+)

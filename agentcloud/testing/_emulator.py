@@ -106,8 +106,7 @@ class Emulator:
             webhook_private_key=webhook_private_key,
         )
         worlds = {
-            module.provider: module.world(context, **options[module.provider])
-            for module in modules
+            module.provider: module.world(context, **options[module.provider]) for module in modules
         }
         # Every world exists before any is seeded, so seeding may draw ids in a fixed order.
         for world in worlds.values():

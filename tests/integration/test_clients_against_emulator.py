@@ -259,8 +259,8 @@ async def test_managed_sessions_end_on_exit_and_on_close(
         else {}
     )
     async with client.sessions.start(**kwargs) as session:
-        assert session.id in client.held
-    assert session.id not in client.held
+        assert session.id in client._held
+    assert session.id not in client._held
     assert emu.session_phase(provider, session.id).value in ("stopping", "completed")
 
     closing = (
@@ -345,4 +345,4 @@ async def test_cancellation_inside_async_with_leaves_no_running_session(
     )
     for session in existing:
         assert emu.session_phase(provider, session.id).value not in ("queued", "running")
-    assert not client.held.snapshot()
+    assert not client._held.snapshot()

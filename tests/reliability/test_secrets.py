@@ -139,7 +139,7 @@ def every_call(
 
 
 async def run_everything(emu: Emulator, vs: VideoSDK, pc: PipecatCloud, exposure: Exposure) -> None:
-    exposure.add("repr", f"{vs!r} {pc!r} {vs.retry!r} {vs.sessions.list()!r}")
+    exposure.add("repr", f"{vs!r} {pc!r} {vs._retry!r} {vs.sessions.list()!r}")
     running = {
         "videosdk": next(s.id for s in await vs.sessions.list().collect()),
         "pipecat": next(s.id for s in await pc.sessions.list(status="active").collect()),
@@ -178,7 +178,7 @@ async def test_no_secret_in_logs_errors_or_reprs(
             [
                 emu.videosdk_api_key,
                 emu.videosdk_secret,
-                vs.authorization(),
+                vs._authorization(None)(),
                 emu.pipecat_api_key,
                 emu.pipecat_public_key,
             ]
@@ -204,7 +204,9 @@ async def test_wrong_credentials_do_not_leak_either(
     token_client = VideoSDK(
         token="eyJhbGciOiJIUzI1NiJ9.eyJ4IjoxfQ.c2lnbmF0dXJl", base_url=emu.url, retry=policy()
     )
-    exposure = Exposure([*wrong.values(), vs.authorization(), token_client.authorization()])
+    exposure = Exposure(
+        [*wrong.values(), vs._authorization(None)(), token_client._authorization(None)()]
+    )
     async with vs, pc, token_client:
         for name, make in (
             ("vs.get", lambda: vs.sessions.get(SID)),
@@ -276,7 +278,7 @@ async def test_an_echoing_vendor_cannot_make_us_leak(caplog: pytest.LogCaptureFi
             [
                 "vsk_echo_api_key_0123456789",
                 "vsk_echo_secret_0123456789abcdef",
-                vs.authorization(),
+                vs._authorization(None)(),
                 "sk_echo_private_0123456789",
                 "pk_echo_public_0123456789",
             ]
@@ -327,7 +329,7 @@ def test_the_cli_prints_no_secret_even_verbose(
     emu = served.emu
     fast_cli_retries(monkeypatch)
     secrets = list(served.env().values())[:4]
-    minted = VideoSDK(emu.videosdk_api_key, emu.videosdk_secret).authorization()
+    minted = VideoSDK(emu.videosdk_api_key, emu.videosdk_secret)._authorization(None)()
     exposure = Exposure([*secrets, minted])
     vs_ids = served.run(lambda: emu.videosdk().sessions.list().collect())
     pc_ids = served.run(lambda: emu.pipecat().sessions.list().collect())

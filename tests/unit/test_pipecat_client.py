@@ -635,7 +635,7 @@ async def test_ambiguous_start_is_never_retried(
     assert AGENT in str(caught.value)
     assert len(sent(mocked)) == 1
     assert clock.sleeps == []
-    assert len(client.held) == 0
+    assert len(client._held) == 0
 
 
 async def test_start_is_retried_after_a_429_with_retry_after(
@@ -717,7 +717,7 @@ async def test_start_answer_without_a_session_id_is_an_unknown_outcome(
     with pytest.raises(StartOutcomeUnknownError) as caught:
         await client.sessions.start()
     assert isinstance(caught.value.__cause__, ResponseDecodeError)
-    assert len(client.held) == 0
+    assert len(client._held) == 0
     assert len(sent(mocked)) == 1
 
 
@@ -734,8 +734,8 @@ async def test_async_with_ends_the_session_with_its_agent(
     )
     async with client.sessions.start(agent="other") as session:
         assert session.agent == "other"
-        assert SID in client.held
-    assert SID not in client.held
+        assert SID in client._held
+    assert SID not in client._held
     methods = [(method, url) for method, url, _ in sent(mocked)]
     assert methods == [
         ("POST", f"{PIPECAT_URL}/v1/public/other/start"),

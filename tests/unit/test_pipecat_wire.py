@@ -125,7 +125,7 @@ async def test_session_details_seed_example_parses_with_every_value(
     assert session.duration == 6.0
     assert session.status is SessionStatus.ENDED
     assert session.raw_status == "HTTP_COMPLETED"
-    assert session.metadata == {}
+    assert session.metadata is None  # Pipecat sessions carry no metadata
     assert session.connection is None
     assert session.raw == wire
     for stamp in (session.created_at, session.updated_at, session.ended_at):
@@ -204,7 +204,7 @@ async def test_list_example_parses(client: PipecatCloud, mocked: Any) -> None:
     assert third.deployment_id == "f76bae42-5ce8-4ae3-8a75-0349bfd7ec63"
     assert third.updated_at == utc("2025-10-21T08:17:38.000Z")
     assert all(s.agent == AGENT and s.resource_metrics is None for s in page.items)
-    assert all(s.meeting_ids == () for s in page.items)
+    assert all(s.meeting_ids is None for s in page.items)  # the listing does not carry them
 
 
 async def test_start_example_parses_with_its_connection(client: PipecatCloud, mocked: Any) -> None:
@@ -226,7 +226,7 @@ async def test_start_example_parses_with_its_connection(client: PipecatCloud, mo
         body="eyJjYWxsZXJfaWQiOiJhYmMxMjMifQ==",
     )
     assert session.raw == wire
-    assert session.id in client.held
+    assert session.id in client._held
     # Tokens stay out of repr.
     assert wire["dailyToken"] not in repr(session.connection)
     assert wire["token"] not in repr(session.connection)
@@ -562,7 +562,7 @@ async def test_null_collections_read_as_empty(client: PipecatCloud, mocked: Any)
     wire = {"sessionId": SID, "meetingIds": None, "resourceMetrics": {"timeseries": None}}
     mocked.get(f"{SESSIONS}/{SID}", payload=wire)
     session = await client.sessions.get(SID)
-    assert session.meeting_ids == ()
+    assert session.meeting_ids is None  # null: unknown, not an invented empty list
     assert session.resource_metrics == ResourceMetrics()
 
 

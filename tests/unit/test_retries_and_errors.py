@@ -326,7 +326,7 @@ async def test_wrong_shapes_are_decode_errors(clock: FakeTime, mocked: Any, payl
 async def test_secrets_never_appear_in_error_text(clock: FakeTime, mocked: Any) -> None:
     mocked.get(GET_URL, status=401, payload={"message": f"bad key {API_KEY} / {SECRET}"})
     async with client_with(clock) as vs:
-        token = vs.authorization()
+        token = vs._authorization(None)()
         with pytest.raises(AuthenticationError) as caught:
             await vs.sessions.get("s1")
     text = str(caught.value) + repr(caught.value)
@@ -404,7 +404,7 @@ async def test_ambiguous_start_is_reconciled_to_the_created_session(
     async with client_with(clock) as vs:
         session = await vs.sessions.start(deployment_id="d", tag="v")
         assert session.id == "created"
-        assert "created" in vs.held
+        assert "created" in vs._held
     assert found == {"listed": True}
     assert len(sent(mocked, "POST")) == 1  # never sent twice
 

@@ -103,7 +103,7 @@ def test_bad_signatures_are_rejected(case: str) -> None:
 )
 def test_invalid_bodies_say_what_is_wrong(body: bytes, problem: str) -> None:
     with pytest.raises(InvalidRequestError, match=problem) as caught:
-        parse("videosdk", body, {})
+        parse("videosdk", body, {}, verify=False)
     assert caught.value.argument == "body"
 
 
@@ -177,13 +177,13 @@ async def test_receiver_rejects_and_counts_bad_deliveries_and_keeps_serving() ->
 
 
 async def test_next_filters_without_losing_other_events() -> None:
-    receiver = WebhookReceiver()
+    receiver = WebhookReceiver(provider="videosdk", verify=False)
     for session_id, name in [
         ("a", "ai-deployment-session-started"),
         ("b", "ai-deployment-session-started"),
         ("a", "ai-deployment-session-stopped"),
     ]:
-        await receiver.put(parse("videosdk", delivery(name, session_id), {}))
+        await receiver.put(parse("videosdk", delivery(name, session_id), {}, verify=False))
     stopped = await receiver.next(session_id="a", type=SessionEventType.STOPPED)
     assert stopped.name == "ai-deployment-session-stopped"
     b = await receiver.next(type="ai-deployment-session-started", session_id="b")
@@ -193,15 +193,17 @@ async def test_next_filters_without_losing_other_events() -> None:
 
 
 async def test_next_times_out() -> None:
-    receiver = WebhookReceiver()
+    receiver = WebhookReceiver(provider="videosdk", verify=False)
     with pytest.raises(RequestTimeoutError):
         await receiver.next(session_id="zzz", timeout=0.01)
 
 
 async def test_full_queue_drops_the_oldest() -> None:
-    receiver = WebhookReceiver(max_queue=2)
+    receiver = WebhookReceiver(provider="videosdk", verify=False, max_queue=2)
     for n in range(3):
-        await receiver.put(parse("videosdk", delivery("agent-session-started", f"s{n}"), {}))
+        await receiver.put(
+            parse("videosdk", delivery("agent-session-started", f"s{n}"), {}, verify=False)
+        )
     assert receiver.stats.dropped == 1
     assert [(await receiver.next()).session_id for _ in range(2)] == ["s1", "s2"]
 
@@ -227,7 +229,7 @@ async def test_key_source_is_called_once() -> None:
 async def test_mountable_on_a_users_app() -> None:
     from aiohttp import web
 
-    receiver = WebhookReceiver()
+    receiver = WebhookReceiver(provider="videosdk", verify=False)
     app = web.Application()
     app.router.add_post("/hooks/videosdk", receiver.handle)
     runner = web.AppRunner(app)

@@ -13,13 +13,17 @@ SDK's models.
 from collections.abc import Callable
 
 from .._world import World as WorldProtocol
+from ._demo import demo
 from ._records import DEFAULT_AGENT, EmulatedAgent
 from ._world import PipecatWorld
 
-__all__ = ["DEFAULT_AGENT", "EXPORTS", "EmulatedAgent", "World"]
+__all__ = ["DEFAULT_AGENT", "DEMO", "EXPORTS", "EmulatedAgent", "World"]
 
 World: Callable[..., WorldProtocol] = PipecatWorld
 """The entry point the emulator's core looks up (see `agentcloud.testing._world`)."""
+
+DEMO = demo
+"""This vendor's scene of ``agentcloud demo``."""
 
 EXPORTS = ("DEFAULT_AGENT", "EmulatedAgent")
 """Names `agentcloud.testing` re-exports."""

@@ -40,9 +40,7 @@ class PipecatWorld:
 
     name: str = "pipecat"
     path_prefixes: tuple[str, ...] = ("/v1/", "/")
-    attributes: tuple[str, ...] = (
-        "api_key", "public_key", "organization_id", "agent", "add_agent"
-    )
+    attributes: tuple[str, ...] = ("api_key", "public_key", "organization_id", "agent", "add_agent")
     server_error_message: str = (
         "Internal server error. Please check logs for more information or contact support."
     )

@@ -12,13 +12,17 @@ The JSON is written from the vendor's pages (see ``_views``), never with the SDK
 from collections.abc import Callable
 
 from .._world import World as WorldProtocol
+from ._demo import demo
 from ._records import EmulatedDeployment
 from ._world import VideoSDKWorld
 
-__all__ = ["EXPORTS", "EmulatedDeployment", "World"]
+__all__ = ["DEMO", "EXPORTS", "EmulatedDeployment", "World"]
 
 World: Callable[..., WorldProtocol] = VideoSDKWorld
 """The entry point the emulator's core looks up (see `agentcloud.testing._world`)."""
+
+DEMO = demo
+"""This vendor's scene of ``agentcloud demo``."""
 
 EXPORTS = ("EmulatedDeployment",)
 """Names `agentcloud.testing` re-exports."""

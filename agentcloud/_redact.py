@@ -1,0 +1,74 @@
+"""Keeping secrets out of messages, reprs, log lines and what the command line prints.
+
+A vendor (or a proxy in front of it) may echo anything we sent back at us: the
+Authorization header in a request-id header, an API key in a session id, a JWT in an error
+message. So every vendor-supplied string bound for text a human or a log may see goes
+through a :class:`Redactor` first. Each client owns one that knows its credentials; model
+reprs, which belong to no client, ask every live redactor (:func:`redact_known`).
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Iterable
+
+__all__ = ["Redactor", "printable", "redact_known"]
+
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_BEARER = re.compile(r"(?i)(bearer\s+)\S+")
+#: Where a URL carries credentials: ``scheme://user:password@host``.
+_USERINFO = re.compile(r"(?i)([a-z][a-z0-9+.-]*://)[^/?#@\s]*@")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+_live: weakref.WeakSet[Redactor] = weakref.WeakSet()
+
+
+class Redactor:
+    """Removes known secrets, JWTs, bearer tokens and URL credentials from text."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        self._secrets: list[str] = []
+        for secret in secrets:
+            self.add(secret)
+        _live.add(self)
+
+    def add(self, secret: str | None) -> None:
+        """Redacts ``secret`` from now on (values under 4 characters would hit too often)."""
+        if secret and len(secret) >= 4 and secret not in self._secrets:
+            self._secrets.append(secret)
+            self._secrets.sort(key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        return _patterns(self.secrets_only(text))
+
+    def secrets_only(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "[redacted]")
+        return text
+
+    def __repr__(self) -> str:
+        return f"Redactor({len(self._secrets)} secrets)"
+
+
+def _patterns(text: str) -> str:
+    if "eyJ" in text:
+        text = _JWT.sub("[redacted-jwt]", text)
+    if "@" in text:
+        text = _USERINFO.sub(r"\1[redacted]@", text)
+    return _BEARER.sub(r"\1[redacted]", text)
+
+
+def redact_known(text: str) -> str:
+    """``text`` with the secrets of every live client, and secret-shaped values, removed."""
+    for redactor in list(_live):
+        text = redactor.secrets_only(text)
+    return _patterns(text)
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control and bidi characters shown as escapes."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode(), text)

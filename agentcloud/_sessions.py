@@ -1,0 +1,481 @@
+"""Session lifecycles every provider shares: the one at-most-once start loop, the start
+handle, held sessions and waiting.
+
+Sessions bill by the minute, so:
+
+- a start is sent at most once (:func:`start_at_most_once`): repeated only where the
+  request provably had no effect, or where the provider's reconciler proved that the
+  ambiguous attempt created nothing;
+- a start that is under way finishes even when its caller is cancelled, or when
+  ``asyncio.run`` cancels every task at interpreter shutdown; the session it made is then
+  held by the client (so ``end_on_close`` or ``aclose()`` can end it), and ended at once if
+  it was started under ``async with``;
+- a session started under ``async with`` is ended on every way out of the block, and by
+  ``aclose()`` if the client is closed while the block still runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import Awaitable, Callable, Generator
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+import attrs
+
+from ._checks import check_seconds, check_timeout
+from ._retry import RetryPolicy, spend
+from ._tasks import finishing
+from ._transport import Call, Reply, outcome_is_ambiguous, within_deadline
+from .errors import (
+    AgentCloudError,
+    APIError,
+    InvalidRequestError,
+    NotFoundError,
+    RequestTimeoutError,
+    ResponseDecodeError,
+    SessionFailedError,
+    StartOutcomeUnknownError,
+)
+from .models import Session, SessionStatus
+
+if TYPE_CHECKING:
+    from ._transport import Transport
+
+__all__ = [
+    "EventSource",
+    "HeldSessions",
+    "Inconclusive",
+    "Reconciler",
+    "SessionStart",
+    "StartPlan",
+    "end_shielded",
+    "start_at_most_once",
+    "wait_for_status",
+]
+
+logger = logging.getLogger("agentcloud")
+
+S = TypeVar("S", bound=Session)
+S_co = TypeVar("S_co", bound=Session, covariant=True)
+
+_PROGRESS = {
+    SessionStatus.QUEUED: 0,
+    SessionStatus.STARTING: 1,
+    SessionStatus.RUNNING: 2,
+    SessionStatus.STOPPING: 3,
+    SessionStatus.ENDED: 4,
+}
+
+
+class HoldListener(Protocol):
+    """Told when a client starts holding a session and when it lets it go (the fleet's
+    leases listen here)."""
+
+    def held(self, session: Session, *, managed: bool) -> None: ...
+
+    def released(self, session_id: str) -> None: ...
+
+
+class HeldSessions:
+    """The sessions a client started and has not ended, by id.
+
+    ``managed`` ones were started under ``async with``: the client ends them when it is
+    closed while their block still runs, ``end_on_close`` or not.
+    """
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, Session] = {}
+        self._managed: set[str] = set()
+        self.listeners: list[HoldListener] = []
+
+    def add(self, session: Session, *, managed: bool = False) -> None:
+        self._sessions[session.id] = session
+        if managed:
+            self._managed.add(session.id)
+        for listener in self.listeners:
+            listener.held(session, managed=managed)
+
+    def discard(self, session_id: str) -> None:
+        if self._sessions.pop(session_id, None) is not None:
+            self._managed.discard(session_id)
+            for listener in self.listeners:
+                listener.released(session_id)
+
+    def __contains__(self, session_id: object) -> bool:
+        return session_id in self._sessions
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def is_managed(self, session_id: str) -> bool:
+        return session_id in self._managed
+
+    def snapshot(self, *, managed_only: bool = False) -> list[Session]:
+        if managed_only:
+            return [s for sid, s in self._sessions.items() if sid in self._managed]
+        return list(self._sessions.values())
+
+
+async def end_shielded(end: Callable[[], Awaitable[object]]) -> None:
+    """Runs ``end`` to completion even if the caller is cancelled meanwhile.
+
+    The cancellation is re-raised once the end has finished, so a cancelled task still
+    stops, but never before its session stopped billing.
+    """
+    task = finishing(end())
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                break
+            cancelled = True
+        except BaseException:
+            break
+    if cancelled:
+        if not task.cancelled():
+            task.exception()  # retrieved here; the cancellation matters more
+        raise asyncio.CancelledError
+    task.result()
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+class Inconclusive(Exception):
+    """A reconciler could not tell whether the start created a session."""
+
+
+class Reconciler(Protocol[S_co]):
+    """Looks a start up by its marker after an ambiguous failure (a provider supplies it).
+
+    ``find`` returns the session the start made, None when it proves there is none (the
+    listing reaches back past ``since``, the time the attempt was sent), or raises
+    :class:`Inconclusive` (or an AgentCloudError) when it cannot tell.
+    """
+
+    async def find(self, marker: str, *, since: datetime) -> S_co | None: ...
+
+
+@attrs.frozen(kw_only=True)
+class StartPlan(Generic[S]):
+    """What the start loop needs from a provider for one start.
+
+    ``describe`` names the start in messages ("sessions.start of agent 'bot'"); ``hint``
+    tells a caller what to check before starting again when the outcome is unknown.
+    """
+
+    call: Call
+    structure: Callable[[Reply], S]
+    describe: str
+    hint: str
+    reconciler: Reconciler[S] | None = None
+    marker: str | None = None
+
+
+def _may_still_appear(error: AgentCloudError) -> bool:
+    """True when a start missing from the listing may yet be created, so "not listed"
+    does not prove "not created": the vendor accepted it (a 2xx we could not read), or
+    something gave up waiting while the vendor may still be working on it (our timeout, a
+    gateway's 504). After a 5xx of the vendor's own, or a reset, it has finished with it."""
+    if isinstance(error, (RequestTimeoutError, ResponseDecodeError)):
+        return True
+    return isinstance(error, APIError) and error.status == 504
+
+
+async def start_at_most_once(
+    transport: Transport,
+    plan: StartPlan[S],
+    *,
+    held: HeldSessions,
+    managed: bool,
+    timeout: float | None,
+) -> S:
+    """Sends ``plan``'s start at most once and returns the session it made.
+
+    The transport retries what provably had no effect (429, a connection never made, an
+    answer saying the vendor did not act). After an ambiguous failure the provider's
+    reconciler looks for the start's marker: found, that session is returned; proven
+    absent, the start is tried again (spending the retry budget and within the deadline,
+    like any retry); otherwise StartOutcomeUnknownError. With no reconciler every
+    ambiguous failure is StartOutcomeUnknownError.
+    """
+    policy = transport.retry
+    deadline = policy.clock() + policy.deadline
+    label = f"the retry deadline of {policy.deadline:g}s"
+    if timeout is not None and timeout < policy.deadline:
+        deadline, label = policy.clock() + timeout, f"the call's {timeout:g}s"
+    attempts = 0
+
+    def unknown(error: AgentCloudError, why: str) -> StartOutcomeUnknownError:
+        marker = plan.marker if plan.reconciler is not None else None
+        outcome = StartOutcomeUnknownError(
+            f"{plan.describe} failed ambiguously ({type(error).__name__}: {error}); {why} "
+            f"{plan.hint}",
+            marker=marker,
+        )
+        outcome.attempts = attempts
+        return outcome
+
+    async def run() -> S:
+        nonlocal attempts
+        tries = 0
+        while True:
+            tries += 1
+            sent_at = datetime.now(UTC)
+            try:
+                reply = await transport.request(plan.call)
+                attempts += reply.attempts
+                session = plan.structure(reply)
+            except AgentCloudError as error:
+                # The transport counts its requests on its errors; a 2xx the provider could
+                # not read was counted with its reply above.
+                attempts += error.attempts or 0
+                if not outcome_is_ambiguous(error):
+                    error.attempts = attempts
+                    raise
+                if plan.reconciler is None or plan.marker is None:
+                    raise unknown(error, "a session may or may not exist.") from error
+                try:
+                    found = await plan.reconciler.find(plan.marker, since=sent_at)
+                except (Inconclusive, AgentCloudError) as lookup:
+                    raise unknown(
+                        error, f"looking it up did not settle it ({_reason(lookup)})."
+                    ) from error
+                if found is not None:
+                    held.add(found, managed=managed)
+                    return found
+                if _may_still_appear(error):
+                    raise unknown(
+                        error, "it is not listed yet, and the vendor may still create it."
+                    ) from error
+                # The marker is nowhere: that attempt created nothing, so another is safe.
+                delay = policy.backoff(tries - 1)
+                if tries >= policy.max_attempts or policy.clock() + delay >= deadline:
+                    error.attempts = attempts
+                    raise
+                if not await spend(transport.budget):
+                    error.attempts = attempts
+                    raise
+                await policy.sleep(delay)
+                continue
+            held.add(session, managed=managed)
+            return session
+
+    return await within_deadline(deadline, run(), label=label)
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+class SessionStart(Generic[S]):
+    """What ``sessions.start(...)`` returns: await it for the session, or use it as
+    ``async with`` to have the session ended on the way out (also on error or cancel).
+
+    Either way the start itself runs to its end (bounded by its deadline) even if the
+    caller is cancelled meanwhile: the session it made is then held by the client, and
+    ended at once under ``async with``. A handle that is neither awaited nor entered warns
+    like an un-awaited coroutine.
+    """
+
+    def __init__(
+        self,
+        start: Callable[[bool], Awaitable[S]],
+        end: Callable[[S], Awaitable[object]],
+        *,
+        held: HeldSessions | None = None,
+        track: Callable[[asyncio.Task[Any]], None] | None = None,
+    ) -> None:
+        self._start = start
+        self._end = end
+        self._held = held
+        self._track = track
+        self._session: S | None = None
+        self._used = False
+
+    def __del__(self) -> None:
+        if not self._used:
+            import warnings
+
+            warnings.warn(
+                "a sessions.start(...) handle was never awaited or entered with async with; "
+                "no session was started",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+    def _claim(self) -> None:
+        if self._used:
+            raise RuntimeError("a sessions.start(...) handle can be used only once")
+        self._used = True
+
+    def _begin(self, *, managed: bool) -> asyncio.Task[S]:
+        task: asyncio.Task[S] = finishing(self._start(managed))
+        task.add_done_callback(_retrieve)
+        if self._track is not None:
+            self._track(task)
+        return task
+
+    async def _run(self) -> S:
+        self._claim()
+        starting = self._begin(managed=False)
+        # Shielded: once the request is out the vendor may create the session whether or
+        # not we still listen; a cancelled caller leaves the start to finish, and the
+        # session it makes is held by the client.
+        return await asyncio.shield(starting)
+
+    def __await__(self) -> Generator[Any, None, S]:
+        return self._run().__await__()
+
+    async def __aenter__(self) -> S:
+        self._claim()
+        starting = self._begin(managed=True)
+        try:
+            self._session = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            try:
+                await end_shielded(lambda: self._abandon(starting))
+            except AgentCloudError:
+                logger.warning("could not end a session whose start was cancelled", exc_info=True)
+            raise
+        return self._session
+
+    async def _abandon(self, starting: asyncio.Future[S]) -> None:
+        try:
+            session = await starting
+        except Exception:
+            return  # the start failed: there is nothing to end
+        await self._end_if_held(session)
+
+    async def _end_if_held(self, session: S) -> None:
+        if self._held is not None and session.id not in self._held:
+            return  # ended already (by the caller, or by the client's aclose)
+        with contextlib.suppress(NotFoundError):
+            await self._end(session)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self._session
+        if session is None:
+            return
+        try:
+            await end_shielded(lambda: self._end_if_held(session))
+        except AgentCloudError:
+            if exc_type is None:
+                raise
+            logger.warning(
+                "could not end session %s while leaving its block after %s",
+                session.id,
+                exc_type.__name__,
+                exc_info=True,
+            )
+
+
+class EventSource(Protocol):
+    """Something that can wake a waiter when news of a session arrives (a WebhookReceiver,
+    or a fleet that hears every replica's receivers)."""
+
+    def watch(self, session_id: str) -> asyncio.Future[Any]: ...
+
+
+async def _pause(
+    sleep: Callable[[float], Awaitable[None]],
+    seconds: float,
+    session_id: str,
+    events: EventSource | None,
+) -> None:
+    """Sleeps ``seconds``, or less when ``events`` brings news of the session."""
+    if events is None:
+        await sleep(seconds)
+        return
+    watcher = events.watch(session_id)
+    sleeper = asyncio.ensure_future(sleep(seconds))
+    try:
+        await asyncio.wait({watcher, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in (watcher, sleeper):
+            waiting.cancel()
+        await asyncio.gather(sleeper, return_exceptions=True)
+
+
+def _reached(status: SessionStatus, until: SessionStatus) -> bool:
+    if until is SessionStatus.FAILED:
+        return status is SessionStatus.FAILED
+    if status in _PROGRESS and until in _PROGRESS:
+        return _PROGRESS[status] >= _PROGRESS[until]
+    return status is until
+
+
+def check_wait_arguments(
+    until: object, timeout: object, poll_interval: object, max_poll_interval: object
+) -> tuple[SessionStatus, float | None, float, float]:
+    """``wait()``'s arguments checked, before anything is sent."""
+    try:
+        target = SessionStatus.parse(until)  # type: ignore[arg-type]
+    except ValueError as error:
+        raise InvalidRequestError("until", str(error)) from None
+    limit = check_timeout("timeout", timeout)
+    interval = check_seconds("poll_interval", poll_interval, allow_infinite=False)
+    ceiling = check_seconds("max_poll_interval", max_poll_interval)
+    return target, limit, interval, ceiling
+
+
+async def wait_for_status(
+    get: Callable[[], Awaitable[S]],
+    session_id: str,
+    *,
+    until: SessionStatus | str,
+    timeout: float | None,
+    retry: RetryPolicy,
+    poll_interval: float,
+    max_poll_interval: float,
+    events: EventSource | None = None,
+) -> S:
+    """Polls ``get`` with capped backoff until the session reaches ``until`` (or a later
+    stage). Raises SessionFailedError if it fails first, RequestTimeoutError on timeout.
+    With ``events``, news of the session (a webhook) ends a pause early."""
+    target, limit, interval, ceiling = check_wait_arguments(
+        until, timeout, poll_interval, max_poll_interval
+    )
+    clock, sleep = retry.clock, retry.sleep
+    give_up = None if limit is None or limit == math.inf else clock() + limit
+    last: S | None = None
+    label = f"the wait's {limit:g}s" if limit is not None else ""
+    while True:
+        # No poll outlives the wait: a request that stalls is cut when the timeout comes.
+        try:
+            session = await within_deadline(give_up, get(), label=label)
+        except RequestTimeoutError:
+            if last is None or give_up is None or clock() < give_up:
+                raise
+            session = last  # no time left for this poll: the last one seen decides
+        last = session
+        if _reached(session.status, target):
+            return session
+        if session.status is SessionStatus.FAILED:
+            raise SessionFailedError(session)
+        if give_up is not None:
+            left = give_up - clock()
+            if left <= 0:
+                raise RequestTimeoutError(
+                    f"session {session_id} did not reach {target.value} within {label} "
+                    f"(last status {session.status.value})"
+                )
+            await _pause(sleep, min(interval, left), session_id, events)
+        else:
+            await _pause(sleep, interval, session_id, events)
+        interval = min(interval * 1.5, ceiling)

@@ -1,0 +1,53 @@
+"""Tasks that finish what they started: starts and ends of billing sessions.
+
+``asyncio.run`` cancels every task when its main coroutine returns, and a caller may be
+cancelled at any moment; a start cancelled mid-request may leave a session billing that no
+one can name, and an end cancelled mid-request leaves one billing on purpose. So starts and
+ends run in a :class:`FinishingTask`, which declines ``cancel()``: only the deadline of the
+attempt in flight (set by the transport, see :func:`honour_cancel_after`) may cut it short.
+Every request of such a task is bounded by its call's deadline, so it always ends soon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+__all__ = ["FinishingTask", "finishing", "honour_cancel_after", "restore_cancel_after"]
+
+T = TypeVar("T")
+
+
+class FinishingTask(asyncio.Task[T]):
+    """A task whose ``cancel()`` is declined until the loop time ``cancel_after``."""
+
+    cancel_after: float = math.inf
+
+    def cancel(self, msg: Any = None) -> bool:
+        if self.get_loop().time() >= self.cancel_after:
+            return super().cancel(msg)
+        return False
+
+
+def finishing(coro: Awaitable[T]) -> asyncio.Task[T]:
+    """Runs ``coro`` (a coroutine) in a :class:`FinishingTask` on the running loop."""
+    return FinishingTask(coro, loop=asyncio.get_running_loop())  # type: ignore[arg-type]
+
+
+def honour_cancel_after(deadline: float) -> float | None:
+    """Lets the current task be cancelled from loop time ``deadline`` on (what a timeout
+    needs), if it is a FinishingTask; returns the bound to restore afterwards."""
+    task = asyncio.current_task()
+    if not isinstance(task, FinishingTask):
+        return None
+    previous = task.cancel_after
+    task.cancel_after = deadline
+    return previous
+
+
+def restore_cancel_after(previous: float | None) -> None:
+    task = asyncio.current_task()
+    if previous is not None and isinstance(task, FinishingTask):
+        task.cancel_after = previous

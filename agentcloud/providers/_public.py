@@ -1,0 +1,31 @@
+"""The names ``agentcloud`` re-exports from the built-in providers, for type checkers.
+
+At run time ``agentcloud`` resolves them lazily through the registry; this module only
+lets static tools see them (``from agentcloud import VideoSDK`` type-checks).
+"""
+
+from .pipecat import (
+    Agent,
+    Connection,
+    MeetingId,
+    PipecatCloud,
+    PipecatSession,
+    ResourceMetrics,
+    ResourceSample,
+)
+from .videosdk import WEBHOOK_EVENTS, Deployment, VideoSDK, VideoSDKSession, Webhook
+
+__all__ = [
+    "WEBHOOK_EVENTS",
+    "Agent",
+    "Connection",
+    "Deployment",
+    "MeetingId",
+    "PipecatCloud",
+    "PipecatSession",
+    "ResourceMetrics",
+    "ResourceSample",
+    "VideoSDK",
+    "VideoSDKSession",
+    "Webhook",
+]
