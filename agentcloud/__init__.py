@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 from ._retry import RetryPolicy
 from ._version import __version__
 from .errors import (
+    AgentAtCapacityError,
     AgentCloudError,
     APIError,
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    FleetUnavailableError,
     InvalidRequestError,
     NotFoundError,
     PayloadTooLargeError,
@@ -45,10 +47,12 @@ from .models import (
 
 __all__ = [
     "APIError",
+    "AgentAtCapacityError",
     "AgentCloudError",
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "FleetUnavailableError",
     "InvalidRequestError",
     "LogEntry",
     "NotFoundError",

@@ -38,6 +38,7 @@ from .errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    FleetUnavailableError,
     InvalidRequestError,
     NotFoundError,
     PayloadTooLargeError,
@@ -74,6 +75,7 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (RateLimitError, EXIT_UNAVAILABLE),
     (ServerError, EXIT_UNAVAILABLE),
     (TransportError, EXIT_UNAVAILABLE),
+    (FleetUnavailableError, EXIT_UNAVAILABLE),
 )
 
 _EXIT_HELP = """\

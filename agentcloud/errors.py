@@ -12,13 +12,15 @@ Every exception derives from :class:`AgentCloudError`, so one ``except`` catches
     │   ├── ConflictError 409
     │   ├── PayloadTooLargeError 413
     │   ├── RateLimitError 429 (.retry_after)
+    │   │   └── AgentAtCapacityError   the agent has no free capacity: nothing was started
     │   └── ServerError 5xx
     ├── TransportError                             no usable answer: refused, reset, DNS
     │   └── RequestTimeoutError (also TimeoutError)
     ├── ResponseDecodeError                        2xx whose body is not the documented shape
     ├── StartOutcomeUnknownError                   a start failed ambiguously, not reconciled
     ├── SessionFailedError                         wait() saw the session fail
-    └── WebhookVerificationError                   a webhook's signature is missing or wrong
+    ├── WebhookVerificationError                   a webhook's signature is missing or wrong
+    └── FleetUnavailableError                      the fleet's Redis cannot be reached
 
 Messages are built from what the vendor said, never from what we sent: no message, repr
 or log line contains a secret, a JWT or an API key. Every error a call raises has
@@ -34,10 +36,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APIError",
+    "AgentAtCapacityError",
     "AgentCloudError",
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "FleetUnavailableError",
     "InvalidRequestError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -157,6 +161,12 @@ class RateLimitError(APIError):
     """429, or a vendor's "at capacity" answer; see ``retry_after``."""
 
 
+class AgentAtCapacityError(RateLimitError):
+    """The agent has no free capacity (Pipecat's ``PCC-AGENT-AT-CAPACITY``, VideoSDK's
+    "No workers available"): the request provably started nothing, so it may be retried
+    once capacity frees up (see ``start(wait_for_capacity=...)``)."""
+
+
 class ServerError(APIError):
     """5xx: the vendor failed."""
 
@@ -221,6 +231,10 @@ class SessionFailedError(AgentCloudError):
 
 class WebhookVerificationError(AgentCloudError):
     """A webhook's signature is missing or does not match its body."""
+
+
+class FleetUnavailableError(AgentCloudError):
+    """A fleet operation (``agentcloud.fleet``) could not reach Redis."""
 
 
 _STATUS_CLASSES: dict[int, type[APIError]] = {

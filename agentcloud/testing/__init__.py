@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from ._faults import FaultPlan as FaultPlan
     from ._lifecycle import Lifecycle as Lifecycle
     from ._lifecycle import Phase as Phase
+    from ._mode import FakeTime as FakeTime
+    from ._mode import fake_time as fake_time
+    from ._mode import set_testing as set_testing
     from ._recording import RecordedRequest as RecordedRequest
     from ._recording import RequestLog as RequestLog
     from ._serve import serve as serve
@@ -46,6 +49,9 @@ _CORE = {
     "RequestLog": "._recording",
     "serve": "._serve",
     "WebhookDelivery": "._webhooks",
+    "FakeTime": "._mode",
+    "set_testing": "._mode",
+    "fake_time": "._mode",
 }
 
 
