@@ -11,12 +11,33 @@ import argparse
 import asyncio
 import contextlib
 import math
+import os
 import signal
 from typing import IO, Any
 
 from ._commands import UsageError
 
-__all__ = ["add_emulator_parser", "run_emulator_command"]
+__all__ = ["OPTION_ENV_PREFIX", "add_emulator_parser", "run_emulator_command"]
+
+#: ``AGENTCLOUD_EMULATOR_VIDEOSDK_API_KEY=...`` is ``--set videosdk_api_key=...``.
+OPTION_ENV_PREFIX = "AGENTCLOUD_EMULATOR_"
+
+
+def _option(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name or not name.replace("_", "").isalnum():
+        raise argparse.ArgumentTypeError(f"expected PROVIDER_OPTION=VALUE, got {text!r}")
+    return name.lower(), value
+
+
+def _options(given: list[tuple[str, str]]) -> dict[str, str]:
+    options = {
+        name[len(OPTION_ENV_PREFIX) :].lower(): value
+        for name, value in os.environ.items()
+        if name.startswith(OPTION_ENV_PREFIX) and value
+    }
+    options.update(given)
+    return options
 
 
 def _number(kind: type, *, minimum: float, maximum: float | None = None) -> Any:
@@ -67,14 +88,63 @@ def add_emulator_parser(commands: Any) -> argparse.ArgumentParser:
     emulator.add_argument(
         "--seed", type=int, default=0, help="seed of ids, seeded sessions and faults"
     )
-    emulator.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
+    emulator.add_argument(
+        "--start-delay",
+        type=_number(float, minimum=0.0),
+        default=0.25,
+        help="seconds a new session stays queued before it runs (default 0.25)",
+    )
+    emulator.add_argument(
+        "--run-duration",
+        type=_number(float, minimum=0.0),
+        default=None,
+        help="seconds a session runs before it ends by itself (default: until ended)",
+    )
+    emulator.add_argument(
+        "--stop-delay",
+        type=_number(float, minimum=0.0),
+        default=0.0,
+        help="seconds an ending session spends stopping (default 0)",
+    )
+    emulator.add_argument(
+        "--failure-rate",
+        type=_number(float, minimum=0.0, maximum=1.0),
+        default=0.0,
+        help="share (0..1) of new sessions that fail instead of running",
+    )
+    emulator.add_argument(
+        "--set",
+        dest="options",
+        action="append",
+        default=[],
+        type=_option,
+        metavar="PROVIDER_OPTION=VALUE",
+        help=(
+            "a provider's emulator option, e.g. a fixed credential (repeatable); also read "
+            f"from {OPTION_ENV_PREFIX}<PROVIDER_OPTION> environment variables, so .env and "
+            "compose setups keep stable credentials"
+        ),
+    )
+    emulator.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="DEBUG logs (redacted)",
+    )
     return emulator
 
 
 async def run_emulator_command(args: argparse.Namespace, out: IO[str]) -> int:
     """Serves the emulator until interrupted, after printing how to reach it."""
-    from .testing import serve
+    from .testing import Lifecycle, serve
 
+    lifecycle = Lifecycle(
+        start_delay=args.start_delay,
+        run_duration=args.run_duration,
+        stop_delay=args.stop_delay,
+        failure_rate=args.failure_rate,
+    )
     try:
         emu = await serve(
             args.host,
@@ -83,11 +153,15 @@ async def run_emulator_command(args: argparse.Namespace, out: IO[str]) -> int:
             fault_rate=args.fault_rate,
             sessions=args.sessions,
             seed=args.seed,
+            lifecycle=lifecycle,
+            **_options(args.options),
         )
     except OSError as error:
         raise UsageError(
             f"cannot listen on {args.host}:{args.port}: {error.strerror or error}"
         ) from None
+    except TypeError as error:  # an option no provider's emulator takes
+        raise UsageError(f"unknown emulator option: {error}") from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     # Not every platform or thread can take signal handlers; Ctrl-C still works there.
@@ -97,10 +171,10 @@ async def run_emulator_command(args: argparse.Namespace, out: IO[str]) -> int:
         for text in _announcement(emu):
             out.write(text + "\n")
         out.flush()
-        await stop.wait()
+        await stop.wait()  # until SIGTERM; Ctrl-C cancels it (exit 130 in cli.main)
     finally:
         await emu.close()
-    return 130
+    return 0
 
 
 def _announcement(emu: Any) -> list[str]:

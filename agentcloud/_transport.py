@@ -33,7 +33,7 @@ import math
 import platform
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -435,6 +435,7 @@ class Transport:
         self._own_http: aiohttp.ClientSession | None = None
         self._max_connections = max_connections
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_guard: AsyncGenerator[None, None] | None = None
         self._closed = False
         self._budget_warned_at = -math.inf
 
@@ -473,11 +474,42 @@ class Transport:
             self._own_http = session
         return self._own_http
 
+    async def _session(self) -> aiohttp.ClientSession:
+        """The session for this attempt; a new own session is closed with its loop."""
+        http = self._http()
+        if http is self._own_http and self._loop_guard is None:
+            guard = self._close_at_loop_end(http)
+            await guard.__anext__()
+            self._loop_guard = guard
+        return http
+
+    async def _close_at_loop_end(
+        self, session: aiohttp.ClientSession
+    ) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            # Reached when the loop shuts its async generators down (asyncio.run does so
+            # before it closes the loop), so a client that was never closed does not leak
+            # its pooled connections, or aclose() reached it first.
+            if self._own_http is session:
+                self._own_http = None
+            await session.close()
+
     async def aclose(self) -> None:
         """Closes the session the transport opened; a caller's own session is left open."""
         self._closed = True
+        guard, self._loop_guard = self._loop_guard, None
         own, self._own_http = self._own_http, None
-        if own is not None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not self._loop:
+            return  # the session belongs to a loop that is gone: nothing can close it now
+        if guard is not None:
+            await guard.aclose()
+        elif own is not None:
             await own.close()
 
     def _bound(self, timeout: float | None) -> _Bound:
@@ -648,7 +680,7 @@ class Transport:
     async def _attempt(
         self, call: Call, remaining: float, attempt: int, bound: _Bound, call_id: int
     ) -> Reply:
-        http = self._http()
+        http = await self._session()
         headers, data = self._headers(call)
         if self._attempt_seconds <= remaining:
             limit, label = self._attempt_seconds, f"one attempt's {self._attempt_seconds:g}s"

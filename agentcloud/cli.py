@@ -165,6 +165,13 @@ def _seconds(text: str) -> float:
     return value
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse, with a usage error printed as one line (and the way to more help)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {printable(message)} (see {self.prog} --help)\n")
+
+
 def _credentials_help(specs: dict[str, ProviderCLI]) -> str:
     lines = [_EXIT_HELP, "environment:"]
     lines.append(f"  {PROVIDER_ENV} sets the default --provider; {BASE_URL_ENV} the --base-url.")
@@ -201,7 +208,13 @@ def _common(parser: argparse.ArgumentParser, providers: Sequence[str]) -> None:
         default=None,
         help="output format (default: a table on a terminal, JSON lines otherwise)",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="DEBUG logs (redacted)",
+    )
 
 
 def _add_provider_options(
@@ -231,7 +244,7 @@ class _Parser:
         self.chosen = chosen if chosen in self.specs else None
         self.owners: dict[tuple[str, str | None], dict[str, set[str]]] = {}
         names = tuple(self.specs)
-        parser = argparse.ArgumentParser(
+        parser = _ArgumentParser(
             prog="agentcloud",
             description="Start, end, inspect, wait for and list AI agent sessions on agent clouds.",
             epilog=_credentials_help(self.specs),
@@ -239,17 +252,27 @@ class _Parser:
         )
         parser.add_argument("--version", action="version", version=f"agentcloud {__version__}")
         parser.add_argument("-v", "--verbose", action="store_true", help="DEBUG logs (redacted)")
-        commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+        commands = parser.add_subparsers(
+            dest="command", metavar="COMMAND", parser_class=_ArgumentParser
+        )
 
         commands.add_parser(
             "demo", help="walk a whole session lifecycle on every provider against an emulator"
-        ).add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
+        ).add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="DEBUG logs (redacted)",
+        )
         from ._emulator_cli import add_emulator_parser
 
         add_emulator_parser(commands)
 
         sessions = commands.add_parser("sessions", help="operate on sessions")
-        actions = sessions.add_subparsers(dest="action", metavar="ACTION")
+        actions = sessions.add_subparsers(
+            dest="action", metavar="ACTION", parser_class=_ArgumentParser
+        )
         self.groups: dict[str, argparse.ArgumentParser] = {"sessions": sessions}
         for action in _SESSION_ACTIONS:
             sub = actions.add_parser(
@@ -268,7 +291,12 @@ class _Parser:
             elif action in ("get", "end", "wait"):
                 sub.add_argument("session_id")
             if action == "wait":
-                sub.add_argument("--until", choices=("running", "ended"), default="running")
+                sub.add_argument(
+                    "--until",
+                    choices=("running", "ended"),
+                    default="running",
+                    help="the status to wait for (default running)",
+                )
             per_provider = {
                 name: _action_options(spec, action) for name, spec in self.specs.items()
             }
@@ -295,7 +323,9 @@ class _Parser:
             if list(actions) == [None]:
                 targets[None] = group_parser
             else:
-                subs = group_parser.add_subparsers(dest="action", metavar="ACTION")
+                subs = group_parser.add_subparsers(
+                    dest="action", metavar="ACTION", parser_class=_ArgumentParser
+                )
                 for action in actions:
                     by_provider = actions[action]
                     text = next(iter(by_provider.values())).help
@@ -641,7 +671,10 @@ def _main(args: argparse.Namespace, parsed: _Parser, argv: Sequence[str]) -> int
         print(f"agentcloud: {printable(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except AgentCloudError as error:
-        print(f"agentcloud: {describe(error)}", file=sys.stderr)
+        text = describe(error)
+        if isinstance(error, InvalidRequestError) and "allow_insecure=True" in text:
+            text = text.replace("pass allow_insecure=True", "pass --allow-insecure")
+        print(f"agentcloud: {text}", file=sys.stderr)
         return exit_code_for(error)
     except BrokenPipeError:
         _quiet_broken_pipe()

@@ -121,4 +121,3 @@ def _error_type(info: ResponseInfo) -> str | None:
     if info.status is not None and info.status >= 400:
         return str(info.status)
     return None
-

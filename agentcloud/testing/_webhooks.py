@@ -140,8 +140,10 @@ class WebhookDispatcher:
 
     async def settle(self) -> None:
         """Wait until every queued delivery has been attempted."""
-        while self._pending:
-            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        # Done tasks leave the set in a callback, which may not have run yet: gathering
+        # only done tasks completes without yielding (Python 3.13), so it must not spin.
+        while pending := [task for task in self._pending if not task.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     def _forget(self, session_id: str, task: asyncio.Task[None]) -> None:
         self._pending.discard(task)
