@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import json
 import logging
 import os
@@ -125,6 +126,7 @@ def _providers() -> dict[str, ProviderCLI]:
 
 
 _SESSION_ACTIONS = ("list", "get", "start", "end", "wait")
+_DEFAULT_PER_PAGE = 100
 
 
 def _action_options(spec: ProviderCLI, action: str) -> tuple[Option, ...]:
@@ -284,7 +286,9 @@ class _Parser:
             _common(sub, names)
             if action == "list":
                 sub.add_argument("--limit", type=_positive_int, default=None, help="stop after N")
-                sub.add_argument("--per-page", type=_positive_int, default=100, help="page size")
+                sub.add_argument(
+                    "--per-page", type=_positive_int, default=_DEFAULT_PER_PAGE, help="page size"
+                )
                 sub.add_argument(
                     "--concurrency", type=_positive_int, default=1, help="pages in flight"
                 )
@@ -547,6 +551,19 @@ def _client(args: argparse.Namespace, spec: ProviderCLI, *, per_call_timeout: bo
     return connect(args.provider, **options)
 
 
+def _accepted(method: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` without the defaults a provider's method does not take; an option the
+    user gave that it does not take is a usage error."""
+    parameters = inspect.signature(method).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return kwargs
+    for name, value in kwargs.items():
+        if name not in parameters and value not in (None, _DEFAULT_PER_PAGE):
+            flag = {"max_items": "limit"}.get(name, name).replace("_", "-")
+            raise UsageError(f"--{flag} is not supported by this provider")
+    return {name: value for name, value in kwargs.items() if name in parameters}
+
+
 async def _sessions(
     args: argparse.Namespace, spec: ProviderCLI, owners: dict[str, set[str]], out: Output
 ) -> int:
@@ -559,12 +576,11 @@ async def _sessions(
         emit = _Emitter(out)
         timeout = {"timeout": args.timeout} if args.timeout is not None else {}
         if action == "list":
+            paging = {"per_page": args.per_page, "max_items": args.limit}
+            if args.concurrency != 1:
+                paging["concurrency"] = args.concurrency
             pager = client.sessions.list(
-                per_page=args.per_page,
-                max_items=args.limit,
-                concurrency=args.concurrency,
-                **values,
-                **timeout,
+                **_accepted(client.sessions.list, {**paging, **values, **timeout})
             )
             await emit.listing(pager)
             out.finish()
