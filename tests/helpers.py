@@ -1,5 +1,6 @@
-"""Shared test doubles: a fake clock/sleep, vendor fixtures, recorded aioresponses calls,
-and an emulator on a thread of its own for synchronous callers (the CLI)."""
+"""Shared test doubles: vendor fixtures, recorded aioresponses calls, and an emulator on a
+thread of its own for synchronous callers (the CLI). Fake time is the library's own testing
+mode, :class:`agentcloud.testing.FakeTime`, re-exported here."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from typing import Any, TypeVar
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from agentcloud import RetryPolicy
-from agentcloud.testing import Emulator
+from agentcloud.testing import Emulator, FakeTime
 
 T = TypeVar("T")
+
+__all__ = ["FakeTime", "ThreadedEmulator", "body_of", "fixture", "rsa_keypair", "rsa_sign", "sent"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -29,32 +31,6 @@ SECRET = "vsk_test_secret_abcdefghijklmnop"
 
 def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
-
-
-class FakeTime:
-    """A monotonic clock that only moves when the code under test sleeps."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)  # a real sleep yields to the loop; so does this one
-
-    def policy(self, **overrides: Any) -> RetryPolicy:
-        """A RetryPolicy on this clock with jitter pinned to its ceiling (random() == 1)."""
-        options: dict[str, Any] = {
-            "sleep": self.sleep,
-            "clock": self.clock,
-            "random": lambda: 1.0,
-        }
-        options.update(overrides)
-        return RetryPolicy(**options)
 
 
 def sent(mocked: Any, method: str | None = None) -> list[tuple[str, str, dict[str, Any]]]:

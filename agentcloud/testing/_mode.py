@@ -16,10 +16,13 @@ does both).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from agentcloud import _retry
+from agentcloud._retry import RetryPolicy
 
 from ._clock import ManualClock
 
@@ -27,19 +30,39 @@ __all__ = ["FakeTime", "set_testing", "fake_time"]
 
 
 class FakeTime:
-    """The fake time of the testing mode: ``now`` (monotonic seconds) and ``sleeps``."""
+    """Fake monotonic time: ``now``, ``sleeps`` (every step taken), ``advance()``.
 
-    def __init__(self, *, clock: ManualClock | None = None, start: float = 1000.0) -> None:
+    Its ``sleep`` returns at once and moves ``now`` on. Given an emulator's
+    :class:`ManualClock`, it reads and advances that clock instead, so sessions move while a
+    client waits. With ``real=True`` real time counts too (real timeouts and stalls add to
+    the slept steps), for bounding what a caller would really have waited.
+    :meth:`policy` is a RetryPolicy on this time, for one client (the testing mode gives it
+    to every client at once).
+    """
+
+    def __init__(
+        self, *, clock: ManualClock | None = None, start: float = 1000.0, real: bool = False
+    ) -> None:
         self._clock = clock
         self._now = start
+        self._real = real
+        self._origin = time.monotonic()
         self.sleeps: list[float] = []
 
     @property
     def now(self) -> float:
         return self.monotonic()
 
+    @now.setter
+    def now(self, value: float) -> None:
+        self._now = value
+
     def monotonic(self) -> float:
-        return self._clock.now() if self._clock is not None else self._now
+        base = self._clock.now() if self._clock is not None else self._now
+        return base + (time.monotonic() - self._origin if self._real else 0.0)
+
+    #: The name a RetryPolicy's ``clock=`` reads well with.
+    clock = monotonic
 
     def advance(self, seconds: float) -> None:
         """Moves the fake time forward (and the emulator's clock with it, if given)."""
@@ -53,6 +76,13 @@ class FakeTime:
         self.sleeps.append(seconds)
         self.advance(seconds)
         await asyncio.sleep(0)  # a real sleep yields to the loop; so does this one
+
+    def policy(self, **overrides: Any) -> RetryPolicy:
+        """A RetryPolicy on this time, jitter pinned to its ceiling (``random() == 1``)."""
+        options: dict[str, Any] = {"sleep": self.sleep, "clock": self.monotonic}
+        options["random"] = lambda: 1.0
+        options.update(overrides)
+        return RetryPolicy(**options)
 
     def __repr__(self) -> str:
         return f"FakeTime(now={self.monotonic():g}, sleeps={len(self.sleeps)})"
