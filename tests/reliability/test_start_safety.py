@@ -193,7 +193,12 @@ async def test_pipecat_start_is_never_carried_out_twice() -> None:
     for request in starts:
         sent_per_call.setdefault(request.body["body"]["call"], []).append(request.fault)
     for index, outcome in outcomes.items():
-        faults = sent_per_call[index]
+        faults = sent_per_call.get(index)
+        if faults is None:
+            # Cut before the emulator had read it (a loaded machine): it made nothing, and
+            # the caller was not told otherwise.
+            assert isinstance(outcome, AgentCloudError), f"call {index}: {outcome!r}"
+            continue
         # Only a refusal that provably did nothing (429) is followed by another attempt.
         assert all(
             f in (FaultKind.RATE_LIMITED, FaultKind.RATE_LIMITED_NO_RETRY_AFTER)
