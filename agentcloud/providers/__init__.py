@@ -21,7 +21,6 @@ import importlib
 import logging
 import threading
 from collections.abc import Iterable, Iterator
-from importlib.metadata import entry_points
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -140,6 +139,9 @@ def _load_entry_points() -> None:
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
+    # Imported here: scanning installed packages is only needed once a plug-in may matter.
+    from importlib.metadata import entry_points
+
     for point in entry_points(group=ENTRY_POINT_GROUP):
         try:
             info = point.load()
