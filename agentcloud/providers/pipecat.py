@@ -1086,7 +1086,7 @@ class PipecatSessions(SessionsResource[PipecatSession]):
         reply = await within_deadline(whole, send(), label=label)
         answer = BotReply(status=reply.status, headers=reply.headers, body=reply.body)
         if raise_for_status and not answer.ok:
-            raise _bot_error(answer, reply.request_id)
+            raise _bot_error(answer, reply.request_id, client._redact)
         return answer
 
 
@@ -1111,15 +1111,19 @@ def _checked_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
         raise InvalidRequestError("headers", error.problem) from None
 
 
-def _bot_error(reply: BotReply, request_id: str | None) -> APIError:
-    """The bot's own error answer as the APIError of its status."""
+def _bot_error(reply: BotReply, request_id: str | None, redact: Callable[[str], str]) -> APIError:
+    """The bot's own error answer as the APIError of its status; its text is redacted (a
+    bot may echo the key it was called with)."""
     try:
         decoded: Any = reply.json()
     except ResponseDecodeError:
         decoded = reply.text[:4096]
+    said = decoded.get("detail") if isinstance(decoded, dict) else None
+    if not isinstance(said, str):
+        said = default_error_fields(reply.status, decoded).message
     fields = default_error_fields(reply.status, decoded)
     return fields.error_class(
-        f"the bot answered {reply.status}: {' '.join(fields.message.split())[:300]}",
+        redact(f"the bot answered {reply.status}: {' '.join(said.split())[:300]}"),
         status=reply.status,
         code=fields.code,
         request_id=request_id,
@@ -1515,7 +1519,8 @@ def webhook_secret(secret: object) -> bytes:
         raise InvalidRequestError("secret", "must be the endpoint's whsec_... secret")
     text = secret.strip().removeprefix(_SECRET_PREFIX)
     try:
-        key = base64.b64decode(text, validate=True)
+        # Padding is optional, as the Standard Webhooks libraries read it.
+        key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise InvalidRequestError("secret", "is not a whsec_ secret (not base64)") from None
     if not key:
