@@ -124,7 +124,7 @@ async def test_wait_for_capacity_follows_retry_after(
     mocked.post(START, status=429, payload=AT_CAPACITY, headers={"Retry-After": "7"}, repeat=True)
     with pytest.raises(AgentAtCapacityError):
         await client.sessions.start(wait_for_capacity=20)
-    assert clock.sleeps and set(clock.sleeps) == {7.0}
+    assert set(clock.sleeps) == {7.0}
 
 
 async def test_wait_for_capacity_never_repeats_an_ambiguous_start(
