@@ -337,3 +337,35 @@ async def test_deliveries_are_standard_webhooks(
         "transport": "daily",
     }
     assert json.loads(created_body)["event_type"] == "deployment.created"
+
+
+async def test_the_official_clis_organization_paths(
+    emu: Emulator, clock: ManualClock, pipecat: PipecatCaller
+) -> None:
+    session = await pipecat.start()
+    clock.advance(3)
+    for org in (emu.pipecat_organization, emu.pipecat_organization_id):
+        base = f"/v1/organizations/{org}"
+        status, listing = await pipecat.call("GET", f"{base}/services")
+        assert [s["name"] for s in listing["services"]] == ["my-agent"]
+        status, wrapped = await pipecat.call("GET", f"{base}/services/my-agent")
+        assert wrapped["body"]["name"] == "my-agent"  # the CLI's {"body": ...} envelope
+        status, sessions = await pipecat.call(
+            "GET", f"{base}/services/my-agent/sessions", params={"endState": "active"}
+        )
+        assert [s["sessionId"] for s in sessions["sessions"]] == [session]
+        status, details = await pipecat.call("GET", f"{base}/services/my-agent/sessions/{session}")
+        assert details["events"][-1]["eventCode"] == "REQUEST_ARRIVED_AT_BOT"
+        status, logs = await pipecat.call("GET", f"{base}/services/my-agent/logs")
+        assert logs["logs"]
+        status, regions = await pipecat.call("GET", f"{base}/regions")
+        assert regions["regions"]
+    status, stopped = await pipecat.call(
+        "DELETE",
+        f"/v1/organizations/{emu.pipecat_organization}/services/my-agent/sessions/{session}",
+    )
+    assert stopped == {"status": "terminated", "session_id": session}
+    status, body = await pipecat.call("GET", "/v1/organizations/someone-else/services")
+    assert (status, body["error"]) == (404, "Organization not found")
+    status, body = await pipecat.call("GET", f"{AGENT}/sessions", params={"endState": "Bad-State"})
+    assert (status, body["code"]) == (400, "GENERIC_BAD_REQUEST")
