@@ -100,7 +100,7 @@ import json as jsonlib
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, ClassVar, Unpack
+from typing import Any, ClassVar, TypedDict, Unpack
 
 import attrs
 from multidict import CIMultiDictProxy
@@ -162,6 +162,7 @@ __all__ = [
     "WEBHOOK_FORMAT",
     "WEBHOOK_TOLERANCE",
     "Agent",
+    "AgentSettings",
     "Agents",
     "BotReply",
     "Connection",
@@ -1187,20 +1188,45 @@ class Logs(Resource):
         )
 
 
-def _agent_settings(
-    *,
-    image: str | None,
-    build_id: str | None,
-    node_type: str | None,
-    secret_set: str | None,
-    image_pull_secret_set: str | None,
-    min_agents: int | None,
-    max_agents: int | None,
-    agent_profile: str | None,
-    krisp_viva: str | None,
-    max_session_duration: int | None,
-) -> dict[str, Any]:
+class AgentSettings(TypedDict, total=False):
+    """What ``agents.create`` and ``agents.update`` both take (all optional).
+
+    ``image`` or ``build_id`` (one of the two) is what to deploy; ``node_type`` (arm);
+    ``secret_set`` and ``image_pull_secret_set`` name secret sets; ``min_agents`` and
+    ``max_agents`` (0..50) bound auto-scaling (past ``max_agents`` starts are refused at
+    capacity); ``agent_profile`` is agent-1x/2x/3x; ``krisp_viva`` tel, pro or off;
+    ``max_session_duration`` is 60..14400 seconds.
+    """
+
+    image: str
+    build_id: str
+    node_type: str
+    secret_set: str
+    image_pull_secret_set: str
+    min_agents: int
+    max_agents: int
+    agent_profile: str
+    krisp_viva: str
+    max_session_duration: int
+
+
+def _agent_settings(given: Mapping[str, Any]) -> dict[str, Any]:
     """The fields create and update share, checked, in Pipecat's spelling."""
+    unknown = set(given) - set(AgentSettings.__annotations__)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise InvalidRequestError(name, "is not an agent setting")
+    settings = {key: value for key, value in given.items() if value is not None}
+    image = settings.get("image")
+    build_id = settings.get("build_id")
+    node_type = settings.get("node_type")
+    secret_set = settings.get("secret_set")
+    image_pull_secret_set = settings.get("image_pull_secret_set")
+    min_agents = settings.get("min_agents")
+    max_agents = settings.get("max_agents")
+    agent_profile = settings.get("agent_profile")
+    krisp_viva = settings.get("krisp_viva")
+    max_session_duration = settings.get("max_session_duration")
     wire: dict[str, Any] = {}
     if image is not None and build_id is not None:
         raise InvalidRequestError("build_id", "give image or build_id, not both")
@@ -1282,18 +1308,9 @@ class Agents(Resource):
         self,
         name: str,
         *,
-        image: str | None = None,
-        build_id: str | None = None,
         region: str | None = None,
-        node_type: str | None = None,
-        secret_set: str | None = None,
-        image_pull_secret_set: str | None = None,
-        min_agents: int | None = None,
-        max_agents: int | None = None,
-        agent_profile: str | None = None,
-        krisp_viva: str | None = None,
-        max_session_duration: int | None = None,
         timeout: float | None = None,
+        **settings: Unpack[AgentSettings],
     ) -> Agent:
         """Creates (deploys) an agent from ``image`` or a cloud build (``build_id``, one of
         the two). ``name``: lowercase letters, digits and inner hyphens, at most 54.
@@ -1311,23 +1328,12 @@ class Agents(Resource):
                 "with a letter or digit",
             )
         wire: dict[str, Any] = {"serviceName": checked}
-        settings = _agent_settings(
-            image=image,
-            build_id=build_id,
-            node_type=node_type,
-            secret_set=secret_set,
-            image_pull_secret_set=image_pull_secret_set,
-            min_agents=min_agents,
-            max_agents=max_agents,
-            agent_profile=agent_profile,
-            krisp_viva=krisp_viva,
-            max_session_duration=max_session_duration,
-        )
-        if "image" not in settings and "buildId" not in settings:
+        checked_settings = _agent_settings(settings)
+        if "image" not in checked_settings and "buildId" not in checked_settings:
             raise InvalidRequestError("image", "give image= or build_id= to deploy from")
         if region is not None:
             wire["region"] = check_text("region", region)
-        wire.update(settings)
+        wire.update(checked_settings)
         return await self._post(
             "agents.create",
             _AGENTS,
@@ -1342,44 +1348,24 @@ class Agents(Resource):
         self,
         name: str,
         *,
-        image: str | None = None,
-        build_id: str | None = None,
-        node_type: str | None = None,
-        secret_set: str | None = None,
-        image_pull_secret_set: str | None = None,
-        min_agents: int | None = None,
-        max_agents: int | None = None,
-        agent_profile: str | None = None,
-        krisp_viva: str | None = None,
-        max_session_duration: int | None = None,
         force_redeploy: bool = False,
         timeout: float | None = None,
+        **settings: Unpack[AgentSettings],
     ) -> Agent:
         """Changes the agent; only what is given is sent (the region cannot change).
         ``force_redeploy=True`` makes a new deployment even when nothing changed (a mutable
         image tag, changed secrets). Retried like a read, except with ``force_redeploy``
         (each one deploys anew). Follow it with :meth:`wait_ready`."""
-        settings = _agent_settings(
-            image=image,
-            build_id=build_id,
-            node_type=node_type,
-            secret_set=secret_set,
-            image_pull_secret_set=image_pull_secret_set,
-            min_agents=min_agents,
-            max_agents=max_agents,
-            agent_profile=agent_profile,
-            krisp_viva=krisp_viva,
-            max_session_duration=max_session_duration,
-        )
+        wire = _agent_settings(settings)
         if check_flag("force_redeploy", force_redeploy):
-            settings["forceRedeploy"] = True
-        if not settings:
+            wire["forceRedeploy"] = True
+        if not wire:
             raise InvalidRequestError("force_redeploy", "nothing to update: give a setting")
         return await self._post(
             "agents.update",
             f"{_AGENTS}/{path_segment('name', name)}",
             _agent_from_wire,
-            json=settings,
+            json=wire,
             mode=RetryMode.AT_MOST_ONCE if force_redeploy else RetryMode.IDEMPOTENT,
             auth="private",
             timeout=timeout,

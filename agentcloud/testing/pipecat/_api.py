@@ -131,15 +131,7 @@ def _settings(body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _start_options(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw.strip():
-        raise Refusal(400, "Request body is required", code=BAD_REQUEST)
-    try:
-        options = decode_json(raw)
-    except ValueError:
-        raise Refusal(400, "Invalid JSON body", code=BAD_REQUEST) from None
-    if not isinstance(options, dict):
-        raise Refusal(400, "Body must be a JSON object", code=BAD_REQUEST)
+    options = await _json_object(request)
     for flag in ("createDailyRoom", "enableDefaultIceServers"):
         if flag in options and not isinstance(options[flag], bool):
             raise Refusal(400, f"{flag} must be a boolean", code=BAD_REQUEST)

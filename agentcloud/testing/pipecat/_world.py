@@ -319,33 +319,15 @@ class PipecatWorld:
     def create_agent(self, name: str, *, region: str, settings: dict[str, Any]) -> EmulatedAgent:
         """A new agent from a create request's checked settings: not reconciled nor ready
         until its first deployment rolls out."""
-        now = self.book.clock.now()
-        agent = EmulatedAgent(
-            id=self.book.new_id(),
-            name=name,
-            organization_id=self.organization_id,
-            deployment_id=self.book.new_id(),
-            created_at=now,
-            updated_at=now,
-            region=region,
-            ready=False,
-            available=False,
-            rollout=Rollout(started_at=now, delay=self.readiness_delay, previous=None),
+        agent = self.add_agent(name, ready=False, region=region)
+        agent.available = False
+        agent.reconciled_deployment_id = None
+        agent.rollout = Rollout(
+            started_at=agent.created_at, delay=self.readiness_delay, previous=None
         )
         self._apply(agent, settings)
-        self.agents[name] = agent
         self.settle_agent(agent)
-        self._send_event(
-            "deployment.created",
-            agent.name,
-            {
-                "deployment_id": agent.deployment_id,
-                "service_id": agent.id,
-                "service_name": agent.name,
-                "region": agent.region,
-                "build_id": agent.build_id,
-            },
-        )
+        self._send_event("deployment.created", agent.name, _deployment_event(agent))
         return agent
 
     def update_agent(self, agent: EmulatedAgent, settings: dict[str, Any], *, force: bool) -> None:
@@ -355,17 +337,7 @@ class PipecatWorld:
         self._apply(agent, settings)
         if force or _configuration(agent) != before:
             self._roll_out(agent, previous=agent.reconciled_deployment_id)
-            self._send_event(
-                "deployment.updated",
-                agent.name,
-                {
-                    "deployment_id": agent.deployment_id,
-                    "service_id": agent.id,
-                    "service_name": agent.name,
-                    "region": agent.region,
-                    "build_id": agent.build_id,
-                },
-            )
+            self._send_event("deployment.updated", agent.name, _deployment_event(agent))
 
     def delete_agent(self, agent: EmulatedAgent) -> None:
         """Remove the agent; its sessions run on to their end."""
@@ -486,6 +458,17 @@ class PipecatWorld:
                 signature=signature,
                 headers=headers,
             )
+
+
+def _deployment_event(agent: EmulatedAgent) -> dict[str, Any]:
+    """The `data` of a deployment.created / deployment.updated delivery."""
+    return {
+        "deployment_id": agent.deployment_id,
+        "service_id": agent.id,
+        "service_name": agent.name,
+        "region": agent.region,
+        "build_id": agent.build_id,
+    }
 
 
 def _configuration(agent: EmulatedAgent) -> tuple[Any, ...]:
