@@ -51,6 +51,7 @@ __all__ = [
     "HeldSessions",
     "Inconclusive",
     "Reconciler",
+    "Requeue",
     "SessionStart",
     "StartPlan",
     "end_shielded",
@@ -166,6 +167,17 @@ class Reconciler(Protocol[S_co]):
 
 
 @attrs.frozen(kw_only=True)
+class Requeue:
+    """Keeps re-sending a start that the vendor refused without acting on it (an agent at
+    capacity), for up to ``seconds``: each pause is the refusal's Retry-After, else the
+    retry policy's capped back-off. ``refused`` tells such a refusal from other errors.
+    The pauses spend no retry budget: waiting for capacity is not a retry storm."""
+
+    seconds: float
+    refused: Callable[[AgentCloudError], bool]
+
+
+@attrs.frozen(kw_only=True)
 class StartPlan(Generic[S]):
     """What the start loop needs from a provider for one start.
 
@@ -179,6 +191,7 @@ class StartPlan(Generic[S]):
     hint: str
     reconciler: Reconciler[S] | None = None
     marker: str | None = None
+    requeue: Requeue | None = None
 
 
 def _may_still_appear(error: AgentCloudError) -> bool:
@@ -209,10 +222,14 @@ async def start_at_most_once(
     ambiguous failure is StartOutcomeUnknownError.
     """
     policy = transport.retry
-    deadline = policy.clock() + policy.deadline
-    label = f"the retry deadline of {policy.deadline:g}s"
-    if timeout is not None and timeout < policy.deadline:
-        deadline, label = policy.clock() + timeout, f"the call's {timeout:g}s"
+    started = policy.clock()
+    patience = plan.requeue.seconds if plan.requeue is not None else 0.0
+    bound = max(policy.deadline, patience)
+    deadline = started + bound
+    label = f"the retry deadline of {bound:g}s"
+    if timeout is not None and timeout < bound:
+        deadline, label = started + timeout, f"the call's {timeout:g}s"
+    queue_until = started + patience
     attempts = 0
 
     def unknown(error: AgentCloudError, why: str) -> StartOutcomeUnknownError:
@@ -240,6 +257,10 @@ async def start_at_most_once(
                 # not read was counted with its reply above.
                 attempts += error.attempts or 0
                 if not outcome_is_ambiguous(error):
+                    pause = _requeue_pause(plan.requeue, error, policy, tries, queue_until)
+                    if pause is not None:
+                        await policy.sleep(pause)
+                        continue
                     error.attempts = attempts
                     raise
                 if plan.reconciler is None or plan.marker is None:
@@ -271,6 +292,23 @@ async def start_at_most_once(
             return session
 
     return await within_deadline(deadline, run(), label=label)
+
+
+def _requeue_pause(
+    requeue: Requeue | None,
+    error: AgentCloudError,
+    policy: RetryPolicy,
+    tries: int,
+    until: float,
+) -> float | None:
+    """Seconds to wait before sending a refused start again, or None to give up."""
+    if requeue is None or not requeue.refused(error):
+        return None
+    retry_after = error.retry_after if isinstance(error, APIError) else None
+    pause = retry_after if retry_after is not None else policy.backoff(tries - 1)
+    if policy.clock() + pause > until:
+        return None
+    return pause
 
 
 def _reason(error: BaseException) -> str:

@@ -307,10 +307,14 @@ class _Parser:
             self.owners[("sessions", action)] = _add_provider_options(
                 sub, per_provider, self.chosen
             )
-        self._add_commands(commands, names)
+        self._add_commands(commands, names, {"sessions": actions})
         self.parser = parser
 
-    def _add_commands(self, commands: Any, names: tuple[str, ...]) -> None:
+    def _add_commands(
+        self, commands: Any, names: tuple[str, ...], built_in: dict[str, Any]
+    ) -> None:
+        """Adds the providers' commands; an action of a group built here (``sessions``) joins
+        that group, unless it is one of the group's own actions."""
         by_group: dict[str, dict[str | None, dict[str, Command]]] = {}
         for provider, spec in self.specs.items():
             for command in spec.commands:
@@ -318,18 +322,27 @@ class _Parser:
                     command
                 )
         for group, actions in by_group.items():
-            if group in ("sessions", "demo", "emulator"):
+            if group in ("demo", "emulator"):
                 continue
-            first = next(iter(next(iter(actions.values())).values()))
-            group_parser = commands.add_parser(group, help=first.help.split(":")[0])
-            self.groups[group] = group_parser
             targets: dict[str | None, argparse.ArgumentParser] = {}
-            if list(actions) == [None]:
+            subs = built_in.get(group)
+            if subs is not None:
+                actions = {
+                    action: by_provider
+                    for action, by_provider in actions.items()
+                    if action is not None and action not in _SESSION_ACTIONS
+                }
+            else:
+                first = next(iter(next(iter(actions.values())).values()))
+                group_parser = commands.add_parser(group, help=first.help.split(":")[0])
+                self.groups[group] = group_parser
+            if subs is None and list(actions) == [None]:
                 targets[None] = group_parser
             else:
-                subs = group_parser.add_subparsers(
-                    dest="action", metavar="ACTION", parser_class=_ArgumentParser
-                )
+                if subs is None:
+                    subs = group_parser.add_subparsers(
+                        dest="action", metavar="ACTION", parser_class=_ArgumentParser
+                    )
                 for action in actions:
                     by_provider = actions[action]
                     text = next(iter(by_provider.values())).help
@@ -634,7 +647,7 @@ async def _run(args: argparse.Namespace, parsed: _Parser, argv: Sequence[str]) -
     _refuse_foreign(args, owners, args.provider, argv)
     single = not (args.command == "sessions" and action == "list")
     out = Output(sys.stdout, format=args.format, single=single)
-    if args.command == "sessions":
+    if args.command == "sessions" and not hasattr(args, "_commands"):
         return await _sessions(args, spec, owners, out)
     if args.provider not in args._commands:
         raise UsageError(f"{args.provider} has no '{args.command}' command")

@@ -132,9 +132,11 @@ async def _call_handler(
     except Refusal as refusal:
         return shapes.error_response(refusal)
     except web.HTTPException as exc:
-        # Router-level answers (unknown path, wrong method) in the vendor's JSON shape.
+        # Router-level answers (unknown path, wrong method) in the vendor's JSON shape; a
+        # 405 keeps the Allow header HTTP requires of it.
         message = _ROUTER_MESSAGES.get(exc.status, exc.reason)
-        return shapes.error_response(Refusal(exc.status, message))
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return shapes.error_response(Refusal(exc.status, message, headers=allow))
 
 
 def build_pipeline(

@@ -17,6 +17,7 @@ from yarl import URL
 
 import agentcloud
 from agentcloud import (
+    AgentAtCapacityError,
     APIError,
     AuthenticationError,
     BadRequestError,
@@ -523,7 +524,7 @@ async def test_agents_list_is_one_page(client: PipecatCloud, mocked: Any) -> Non
         (
             503,
             {"error": "Agent at capacity", "code": "PCC-AGENT-AT-CAPACITY"},
-            RateLimitError,
+            AgentAtCapacityError,
             "PCC-AGENT-AT-CAPACITY",
             "Agent at capacity",
         ),
@@ -671,14 +672,19 @@ async def test_start_is_retried_when_the_connection_never_opened(
     assert len(sent(mocked)) == 2
 
 
-async def test_start_at_capacity_is_a_rate_limit_not_an_unknown_outcome(
+async def test_start_at_capacity_is_retried_then_raised_not_an_unknown_outcome(
     client: PipecatCloud, mocked: Any
 ) -> None:
-    mocked.post(START, status=503, payload={"error": "full", "code": "PCC-AGENT-AT-CAPACITY"})
-    with pytest.raises(RateLimitError) as caught:
+    # Whatever its status, the at-capacity answer says nothing was started: the transport
+    # may repeat the start, and what is raised at the end is the refusal itself.
+    mocked.post(
+        START, status=503, payload={"error": "full", "code": "PCC-AGENT-AT-CAPACITY"}, repeat=True
+    )
+    with pytest.raises(AgentAtCapacityError) as caught:
         await client.sessions.start()
+    assert isinstance(caught.value, RateLimitError)
     assert caught.value.status == 503
-    assert len(sent(mocked)) == 1
+    assert caught.value.attempts == len(sent(mocked)) == 4
 
 
 async def test_start_rejected_is_raised_as_is(client: PipecatCloud, mocked: Any) -> None:
@@ -790,8 +796,11 @@ async def test_wait_polls_until_ended(client: PipecatCloud, clock: FakeTime, moc
     assert clock.sleeps == [1.0, 1.5]
 
 
-async def test_wait_running_returns_at_once(client: PipecatCloud, mocked: Any) -> None:
-    mocked.get(f"{SESSIONS}/{SID}", payload={"sessionId": SID})
+async def test_wait_running_returns_at_once_when_the_answer_cannot_tell(
+    client: PipecatCloud, mocked: Any
+) -> None:
+    # An API too old to say whether the bot started (no events, no botStartSeconds).
+    mocked.get(f"{SESSIONS}/{SID}", payload={"sessionId": SID, "createdAt": "2025-01-01T00:00:00Z"})
     session = await client.sessions.wait(SID)
     assert session.status is SessionStatus.RUNNING
 

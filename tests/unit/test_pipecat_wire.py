@@ -15,6 +15,7 @@ import pytest
 
 from agentcloud import (
     Agent,
+    AgentAtCapacityError,
     APIError,
     Connection,
     MeetingId,
@@ -213,7 +214,7 @@ async def test_start_example_parses_with_its_connection(client: PipecatCloud, mo
     session = await client.sessions.start(create_daily_room=True)
     assert session.id == "639f91d8-d511-4677-a83b-bd7564d5d92f"
     assert session.agent == AGENT
-    assert session.status is SessionStatus.RUNNING
+    assert session.status is SessionStatus.STARTING  # Pipecat took it; the bot is not up yet
     assert session.raw_status is None
     assert session.ended_at is None
     assert session.duration is None
@@ -239,7 +240,7 @@ async def test_start_answer_with_only_a_session_id_has_no_connection(
     session = await client.sessions.start()
     assert session.id == SID
     assert session.connection is None
-    assert session.status is SessionStatus.RUNNING
+    assert session.status is SessionStatus.STARTING
 
 
 async def test_stop_example_parses(client: PipecatCloud, mocked: Any) -> None:
@@ -266,7 +267,13 @@ async def test_agent_examples_parse(client: PipecatCloud, mocked: Any) -> None:
         region="us-west",
         created_at=utc("2025-04-19T01:20:27.564Z"),
         updated_at=utc("2025-04-19T01:25:47.229Z"),
+        desired_deployment_id=details["desiredDeploymentId"],
+        reconciled_deployment_id=details["reconciledDeploymentId"],
+        min_agents=details["autoScaling"]["minReplicas"],
+        max_agents=details["autoScaling"]["maxReplicas"],
+        agent_profile=details["agentProfile"],
     )
+    assert agent.deployed is (details["desiredDeploymentId"] == details["reconciledDeploymentId"])
     assert agent.raw == details
 
     listing = example_of("listServices", 200)
@@ -569,5 +576,7 @@ async def test_null_collections_read_as_empty(client: PipecatCloud, mocked: Any)
 def test_at_capacity_code_is_rate_limited_whatever_the_status() -> None:
     for status in (429, 503, 400):
         fields = _error_fields(status, {"error": "at capacity", "code": "PCC-AGENT-AT-CAPACITY"})
-        assert fields.error_class is RateLimitError
+        assert fields.error_class is AgentAtCapacityError
+        assert issubclass(fields.error_class, RateLimitError)
+        assert fields.unprocessed  # nothing was started: a start may be sent again
         assert fields.code == "PCC-AGENT-AT-CAPACITY"

@@ -107,9 +107,15 @@ def test_invalid_bodies_say_what_is_wrong(body: bytes, problem: str) -> None:
     assert caught.value.argument == "body"
 
 
-def test_a_provider_without_webhooks_is_refused() -> None:
+def test_a_provider_without_webhooks_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentcloud import providers
+
+    silent = providers.ProviderInfo(
+        name="silent", title="No webhooks", module="agentcloud.models", client="Session"
+    )
+    monkeypatch.setitem(providers._registry, "silent", silent)
     with pytest.raises(InvalidRequestError) as caught:
-        parse("pipecat", b"{}", {})
+        parse("silent", b"{}", {})
     assert caught.value.argument == "provider"
 
 

@@ -2,9 +2,17 @@
 
 Served on the `Emulator` as ``emu.pipecat()`` (a `PipecatCloud` client wired to it, agent
 "my-agent" by default), ``emu.pipecat_api_key``, ``emu.pipecat_public_key``,
-``emu.pipecat_organization_id``, ``emu.pipecat_agent(name)`` and
-``emu.add_pipecat_agent(...)``; constructor options ``pipecat_api_key=``,
-``pipecat_public_key=`` and ``pipecat_max_sessions=``.
+``emu.pipecat_organization_id``, ``emu.pipecat_organization`` (its name),
+``emu.pipecat_agent(name)``, ``emu.add_pipecat_agent(...)``, ``emu.pipecat_bot(agent,
+handler, not_ready_for=0)`` (the bot behind the session API), ``emu.pipecat_log(...)`` /
+``emu.pipecat_logs(agent)``, ``emu.pipecat_webhooks(url, secret=None, spelling="svix",
+duplicates=0)`` (Standard-Webhooks-signed deliveries; returns the secret) and
+``emu.pipecat_official_cli_environment()`` (what points the official ``pipecatcloud`` CLI
+here); constructor options ``pipecat_api_key=``, ``pipecat_public_key=``,
+``pipecat_max_sessions=``, ``pipecat_organization=``, ``pipecat_readiness_delay=`` and
+``pipecat_logs_total_cap=``. Agents have a deployment timeline (created or updated ones are
+reconciled after half the readiness delay and ready after all of it), sessions write logs
+as they move, and listed sessions always carry ``endedAt`` (null while active).
 
 The JSON is written from the vendor's OpenAPI document (see ``_views``), never with the
 SDK's models.

@@ -1,9 +1,10 @@
 """Pipecat Cloud's JSON, written from its OpenAPI document and API facts.
 
-Every answer on a documented path validates against the vendor's OpenAPI document. One
-consequence worth knowing: the session listing's schema does not allow `endedAt: null`,
-so a listed session that is still active has no `endedAt` key at all, while the session
-details (whose schema allows null) carry `endedAt: null`.
+Every answer on a documented path validates against the vendor's OpenAPI document, with
+one documented deviation: a listed session always carries `endedAt`, null while it is
+active, as the real API answers (the official CLI indexes `s["endedAt"]` on every listed
+item), although the listing's schema types it as a non-nullable string. The session
+details carry `events` (the lifecycle the official CLI reads, not in the document).
 """
 
 from __future__ import annotations
@@ -16,10 +17,18 @@ from typing import Any
 from .._lifecycle import Phase
 from .._timestamps import iso_millis
 from ._metrics import resource_metrics
-from ._records import EmulatedAgent, PipecatSessionRecord
+from ._records import EmulatedAgent, LogLine, PipecatSessionRecord
 from ._tokens import hs256_jwt, websocket_token
 
-__all__ = ["agent_view", "detail_view", "listed_view", "service_item", "start_answer"]
+__all__ = [
+    "agent_view",
+    "end_state_of",
+    "detail_view",
+    "listed_view",
+    "log_view",
+    "service_item",
+    "start_answer",
+]
 
 _ICE_URLS = [
     "stun:stun.cloudflare.com:3478",
@@ -29,7 +38,7 @@ _ICE_URLS = [
 ]
 
 
-def _end_state(session: PipecatSessionRecord) -> str:
+def end_state_of(session: PipecatSessionRecord) -> str:
     timeline = session.timeline
     if timeline.phase is Phase.FAILED:
         return "agent_error"
@@ -59,7 +68,7 @@ def _session_fields(session: PipecatSessionRecord) -> dict[str, Any]:
         "createdAt": iso_millis(timeline.created_at),
         "updatedAt": iso_millis(timeline.updated_at),
         # Not in the OpenAPI document, but read by the official CLI.
-        "endState": _end_state(session),
+        "endState": end_state_of(session),
     }
 
 
@@ -69,10 +78,22 @@ def _ended_at(session: PipecatSessionRecord) -> str | None:
 
 
 def listed_view(session: PipecatSessionRecord) -> dict[str, Any]:
-    item = _session_fields(session)
-    if (ended := _ended_at(session)) is not None:
-        item["endedAt"] = ended
-    return item
+    return {**_session_fields(session), "endedAt": _ended_at(session)}
+
+
+def _events(session: PipecatSessionRecord) -> list[dict[str, Any]]:
+    """The lifecycle events the official CLI shows: without REQUEST_ARRIVED_AT_BOT no bot
+    has served the caller yet."""
+    timeline = session.timeline
+    events = [{"eventCode": "SESSION_START_INITIATED", "eventTs": iso_millis(timeline.created_at)}]
+    if timeline.running_at is not None:
+        events.append(
+            {"eventCode": "REQUEST_ARRIVED_AT_BOT", "eventTs": iso_millis(timeline.running_at)}
+        )
+    if timeline.ended_at is not None:
+        code = "SESSION_TIMEOUT" if timeline.phase is Phase.FAILED else "SESSION_COMPLETED"
+        events.append({"eventCode": code, "eventTs": iso_millis(timeline.ended_at)})
+    return events
 
 
 def detail_view(session: PipecatSessionRecord, now: float) -> dict[str, Any]:
@@ -87,6 +108,7 @@ def detail_view(session: PipecatSessionRecord, now: float) -> dict[str, Any]:
         "endedAt": _ended_at(session),
         "resourceMetrics": resource_metrics(session, now),
         "meetingIds": meeting_ids,
+        "events": _events(session),
     }
 
 
@@ -125,21 +147,26 @@ def start_answer(
     return answer
 
 
-def _deployment(agent: EmulatedAgent) -> dict[str, Any]:
+def _deployment(agent: EmulatedAgent, deployment_id: str) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "dailyNodeType": "arm",
+        "image": agent.image or f"emulator/{agent.name}:latest",
+        "autoScaling": {"minReplicas": agent.min_agents, "maxReplicas": agent.max_agents},
+        "envFromSecretNames": [agent.secret_set] if agent.secret_set else [],
+        "resources": {"cpu": "500m", "memory": "1Gi"},
+        "krispViva": {"audioFilters": agent.krisp_filter is not None},
+    }
+    if agent.image_pull_secret_set:
+        spec["imagePullSecretName"] = agent.image_pull_secret_set
+    if agent.max_session_duration is not None:
+        spec["maxSessionDurationSeconds"] = agent.max_session_duration
     return {
-        "id": agent.deployment_id,
+        "id": deployment_id,
         "manifest": {
             "apiVersion": "pipecatcloud.daily.co/v1",
             "kind": "PCService",
             "metadata": {"name": agent.name, "namespace": agent.organization_id[:8]},
-            "spec": {
-                "dailyNodeType": "arm",
-                "image": f"emulator/{agent.name}:latest",
-                "autoScaling": {"minReplicas": 1, "maxReplicas": 10},
-                "envFromSecretNames": [],
-                "resources": {"cpu": "500m", "memory": "1Gi"},
-                "krispViva": {"audioFilters": False},
-            },
+            "spec": spec,
         },
         "serviceId": agent.id,
         "createdAt": iso_millis(agent.created_at),
@@ -155,49 +182,80 @@ def service_item(agent: EmulatedAgent, *, with_deployment: bool) -> dict[str, An
         "region": agent.region,
         "desiredDeploymentId": agent.deployment_id,
         "activeDeploymentId": agent.deployment_id,
-        "reconciledDeploymentId": agent.deployment_id,
         "organizationId": agent.organization_id,
         "createdAt": iso_millis(agent.created_at),
         "updatedAt": iso_millis(agent.updated_at),
         "deletedAt": None,
     }
+    if agent.reconciled_deployment_id is not None:
+        item["reconciledDeploymentId"] = agent.reconciled_deployment_id
     if with_deployment:
-        item["deployment"] = _deployment(agent)
+        item["deployment"] = _deployment(agent, agent.deployment_id)
     return item
 
 
-def agent_view(agent: EmulatedAgent, active_sessions: int) -> dict[str, Any]:
-    """An agent's details."""
-    phase_started = iso_millis(agent.updated_at)
+def _phase(agent: EmulatedAgent) -> str:
+    if agent.rollout is not None:
+        return "Validating" if agent.reconciled_deployment_id == agent.deployment_id else "Creating"
+    return "Active" if agent.ready else "Failed"
+
+
+def _revision(
+    agent: EmulatedAgent, deployment_id: str, phase: str, ready: bool, since: float
+) -> dict[str, Any]:
     return {
+        "deploymentID": deployment_id,
+        "phase": phase,
+        "readyReplicas": max(agent.min_agents, 1) if ready else 0,
+        "phaseStartedAt": iso_millis(since),
+        "health": {
+            "ready": ready,
+            "state": "running" if ready else "waiting",
+            "restartCount": 0,
+            "replicasStarted": 1 if ready else 0,
+        },
+    }
+
+
+def agent_view(agent: EmulatedAgent, active_sessions: int) -> dict[str, Any]:
+    """An agent's details. While a rollout runs, `previousRevision` shows the deployment it
+    replaces (the key is left out otherwise: null beside `allOf` fails OpenAPI 3.0
+    validators, and the document calls it "present during rolling updates")."""
+    rollout = agent.rollout
+    since = rollout.started_at if rollout is not None else agent.updated_at
+    view: dict[str, Any] = {
         "name": agent.name,
         "region": agent.region,
         "ready": agent.ready,
-        "available": agent.ready,
+        "available": agent.accepting,
         "createdAt": iso_millis(agent.created_at),
         "updatedAt": iso_millis(agent.updated_at),
         "desiredDeploymentId": agent.deployment_id,
         "activeDeploymentId": agent.deployment_id,
-        "reconciledDeploymentId": agent.deployment_id,
         "activeDeploymentReady": agent.ready,
-        "autoScaling": {"maxReplicas": 10, "minReplicas": 1},
+        "autoScaling": {"maxReplicas": agent.max_agents, "minReplicas": agent.min_agents},
         "activeSessionCount": active_sessions,
-        "agentProfile": "agent-1x",
-        "deployment": _deployment(agent),
-        "krispViva": {"audioFilter": None},
-        "currentRevision": {
-            "deploymentID": agent.deployment_id,
-            "phase": "Active" if agent.ready else "Failed",
-            "readyReplicas": 1 if agent.ready else 0,
-            "phaseStartedAt": phase_started,
-            "health": {
-                "ready": agent.ready,
-                "state": "running" if agent.ready else "waiting",
-                "restartCount": 0,
-                "replicasStarted": 1,
-            },
-        },
-        # No rolling update is ever in progress here. The vendor's example says
-        # `previousRevision: null`, but null next to `allOf` fails OpenAPI 3.0
-        # validators, so the key is left out, as "present during rolling updates".
+        "agentProfile": agent.agent_profile,
+        "deployment": _deployment(agent, agent.deployment_id),
+        "krispViva": {"audioFilter": agent.krisp_filter},
+        "currentRevision": _revision(
+            agent, agent.deployment_id, _phase(agent), agent.ready and rollout is None, since
+        ),
     }
+    if agent.reconciled_deployment_id is not None:
+        # Null right after a create; the document types it as a plain string, so it is
+        # left out until the operator has reconciled a deployment.
+        view["reconciledDeploymentId"] = agent.reconciled_deployment_id
+    if rollout is not None and rollout.previous is not None:
+        view["previousRevision"] = _revision(agent, rollout.previous, "Draining", True, since)
+    return view
+
+
+def log_view(line: LogLine) -> dict[str, Any]:
+    """A log line as the logs listing shows it (nanosecond timestamps, as Pipecat's)."""
+    whole = int(line.at)
+    nanos = round((line.at - whole) * 1e9)
+    if nanos >= 1_000_000_000:
+        whole, nanos = whole + 1, nanos - 1_000_000_000
+    stamp = iso_millis(whole)[:-5] + f".{nanos:09d}Z"
+    return {"log": line.message, "timestamp": stamp, "deploymentId": line.deployment_id}
