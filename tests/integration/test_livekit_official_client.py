@@ -23,11 +23,6 @@ from agentcloud.testing import Emulator, Lifecycle, ManualClock
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 async def emu(clock: ManualClock) -> AsyncIterator[Emulator]:
     lifecycle = Lifecycle(start_delay=2.0, run_duration=60.0)
     async with Emulator(clock=clock, lifecycle=lifecycle) as emulator:

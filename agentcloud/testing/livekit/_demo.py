@@ -39,9 +39,6 @@ async def demo(emu: Emulator, out: IO[str]) -> None:
         ended = await lk.sessions.end(started.id, room="demo-room")
         line(out, f"ended     {brief(ended)}")
         await emu.settle()
-        while True:
-            try:
-                event = await hooks.next(session_id=started.id, timeout=0.5)
-            except TimeoutError:
-                break
-            line(out, f"webhook   {event.name} (signature verified)")
+        for name in ("agent_job_pending", "agent_job_started", "agent_job_ended"):
+            event = await hooks.next(session_id=started.id, type=name, timeout=5)
+            line(out, f"webhook   {event.name}: {event.type.value} (signature verified)")
