@@ -335,13 +335,17 @@ class _Message:
             return None
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lstrip("-").isdigit() and len(value) <= 24:
+        digits = value[1:] if isinstance(value, str) and value[:1] == "-" else value
+        if isinstance(digits, str) and digits.isascii() and digits.isdigit() and len(digits) < 24:
             return int(value)
         raise self._wrong(name, "an integer", value)
 
     def time(self, name: str) -> datetime | None:
         value = self.integer(name)
-        return None if value is None else _unix_time(value)
+        try:
+            return None if value is None else _unix_time(value)
+        except (OverflowError, ValueError, OSError):  # past the years a datetime holds
+            raise ResponseDecodeError(f"{self.what}: {name} is not a time: {value}") from None
 
     def flag(self, name: str) -> bool | None:
         value = self._value(name)
@@ -487,6 +491,11 @@ def _room(data: Any) -> LiveKitRoom:
 def _items(data: Any, name: str, what: str) -> list[Any]:
     """The repeated field ``name`` of an answer (proto or lowerCamel name), as raw items."""
     return [item.data for item in _Message(data, what).messages(name)]
+
+
+def _dispatches(data: Any) -> list[LiveKitSession]:
+    """A ``ListAgentDispatchResponse`` as sessions."""
+    return [_dispatch(item) for item in _items(data, "agent_dispatches", "ListDispatch")]
 
 
 # ---- errors ------------------------------------------------------------------------------
@@ -666,6 +675,27 @@ class _Twirp(Resource):
 
     _client: LiveKitCloud
 
+    async def _twirp_reply(
+        self,
+        operation: str,
+        method: str,
+        body: Mapping[str, Any],
+        *,
+        grant: Grant,
+        mode: RetryMode = RetryMode.IDEMPOTENT,
+        timeout: float | None = None,
+    ) -> Reply:
+        return await self._request(
+            operation,
+            "POST",
+            method,
+            json=dict(body),
+            auth=grant,
+            mode=mode,
+            timeout=timeout,
+            headers={REQUEST_ID_HEADER: str(uuid.uuid4())},
+        )
+
     async def _twirp(
         self,
         operation: str,
@@ -677,15 +707,8 @@ class _Twirp(Resource):
         mode: RetryMode = RetryMode.IDEMPOTENT,
         timeout: float | None = None,
     ) -> Any:
-        reply = await self._request(
-            operation,
-            "POST",
-            method,
-            json=dict(body),
-            auth=grant,
-            mode=mode,
-            timeout=timeout,
-            headers={REQUEST_ID_HEADER: str(uuid.uuid4())},
+        reply = await self._twirp_reply(
+            operation, method, body, grant=grant, mode=mode, timeout=timeout
         )
         return structure(reply.data)
 
@@ -738,7 +761,7 @@ class _MarkerLookup:
     async def find(self, marker: str, *, since: datetime) -> LiveKitSession | None:
         # The room's list is complete, so "not there" needs no look back past ``since``.
         try:
-            dispatches = await self._sessions._room_dispatches(self._room, None)
+            dispatches = await self._sessions._room_dispatches(self._room)
         except NotFoundError:
             return None  # no room: creating a dispatch creates its room, so none was made
         for session in dispatches:
@@ -900,16 +923,13 @@ class LiveKitSessions(SessionsResource[LiveKitSession], _Twirp):
         return self._start(plan, timeout=timeout)
 
     async def _room_dispatches(
-        self, room: str, dispatch_id: str | None, *, timeout: float | None = None
+        self, room: str, *, timeout: float | None = None
     ) -> list[LiveKitSession]:
-        body = {"room": room} if dispatch_id is None else {"dispatch_id": dispatch_id, "room": room}
         return await self._twirp(  # type: ignore[no-any-return]
-            "sessions.list" if dispatch_id is None else "sessions.get",
+            "sessions.list",
             f"{_DISPATCH}/ListDispatch",
-            body,
-            lambda data: [
-                _dispatch(item) for item in _items(data, "agent_dispatches", "ListDispatch")
-            ],
+            {"room": room},
+            _dispatches,
             grant=Grant.admin(room),
             timeout=timeout,
         )
@@ -921,16 +941,24 @@ class LiveKitSessions(SessionsResource[LiveKitSession], _Twirp):
         room does not list it (never made, deleted, or its room closed)."""
         where = _check_room("room", room)
         dispatch_id = check_text("session_id", session_id, max_length=256)
-        found = await self._room_dispatches(where, dispatch_id, timeout=timeout)
-        for session in found:
+        reply = await self._twirp_reply(
+            "sessions.get",
+            f"{_DISPATCH}/ListDispatch",
+            {"dispatch_id": dispatch_id, "room": where},
+            grant=Grant.admin(where),
+            timeout=timeout,
+        )
+        for session in _dispatches(reply.data):
             if session.id == dispatch_id:
                 return session
-        raise NotFoundError(
+        missing = NotFoundError(
             f"room {where!r} lists no dispatch {dispatch_id!r}",
             status=404,
             code="not_found",
             provider="livekit",
         )
+        missing.attempts = reply.attempts
+        raise missing
 
     async def end(
         self, session_id: str, *, room: str | None = None, timeout: float | None = None
@@ -995,7 +1023,7 @@ class LiveKitSessions(SessionsResource[LiveKitSession], _Twirp):
             return [found.name for found in listed]
 
         async def dispatches(name: str) -> list[LiveKitSession]:
-            return await self._room_dispatches(name, None, timeout=timeout)
+            return await self._room_dispatches(name, timeout=timeout)
 
         return _EveryRoom(
             rooms, dispatches, per_page=per_page, max_items=max_items, concurrency=concurrency

@@ -264,8 +264,9 @@ async def test_unknown_rooms_and_dispatches_are_not_found(lk: LiveKitCloud) -> N
     with pytest.raises(NotFoundError):
         await lk.sessions.list(room="nowhere").collect()
     await lk.rooms.create("r")
-    with pytest.raises(NotFoundError, match="lists no dispatch"):
+    with pytest.raises(NotFoundError, match="lists no dispatch") as no_dispatch:
         await lk.sessions.get("AD_nope", room="r")
+    assert no_dispatch.value.attempts == 1
     with pytest.raises(NotFoundError):
         await lk.sessions.wait("AD_nope", room="r", timeout=5)
 

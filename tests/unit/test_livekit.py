@@ -189,6 +189,9 @@ def test_metadata_is_parsed_when_it_holds_a_json_object() -> None:
         dispatch(room=5),
         dispatch() | {"state": {"jobs": "many"}},
         dispatch() | {"state": {"created_at": "yesterday", "jobs": []}},
+        dispatch() | {"state": {"created_at": "9" * 23, "jobs": []}},  # past year 9999
+        dispatch() | {"state": {"created_at": "\u0661\u0662\u0663", "jobs": []}},  # not ASCII
+        dispatch() | {"state": {"created_at": "1" * 40, "jobs": []}},
         dispatch(attributes={"a": 1}),
         {"agent_name": "bot"},
         "AD_1",
