@@ -14,7 +14,8 @@ Every call carries its own HS256 access token with the least grant it needs:
 ``roomAdmin`` for the named room (dispatches), ``roomCreate`` (create and delete rooms) or
 ``roomList`` (list rooms). Tokens are cached per grant while valid (``token_ttl``, 10
 minutes by default, renewed a minute before they expire; ``nbf`` a minute back, so a local
-clock somewhat ahead of LiveKit's still makes tokens it takes).
+clock somewhat ahead of LiveKit's still makes tokens it takes). livekit-api's tokens live
+six hours; these are short so that one a proxy logs is worth minutes, not hours.
 
 Session status comes from the newest job of the dispatch (the one updated last; ties go to
 the later one in LiveKit's list). The first row that matches wins:
@@ -66,7 +67,8 @@ minter adds ``canPublish`` grants, which no API call needs and these tokens leav
 fresh ``X-Livekit-Request-Id`` per call, kept across that call's retries; no retry after a
 4xx; a dispatch that ``ListDispatch`` does not return is not found. An unknown room is
 assumed to answer ``not_found``; an unknown dispatch an empty list (as LiveKit's server
-does).
+does). ``deleted_at`` is taken to be nanoseconds like ``created_at`` (the magnitude rule
+above reads it right either way).
 """
 
 from __future__ import annotations
@@ -88,7 +90,14 @@ from typing import Any, ClassVar, Literal, Unpack
 import attrs
 import jwt
 
-from .._checks import check_choice, check_count, check_json_object, check_text, credential
+from .._checks import (
+    check_choice,
+    check_count,
+    check_json_object,
+    check_text,
+    check_timeout,
+    credential,
+)
 from .._client import BaseClient, ClientOptions
 from .._commands import Command, Emit, Option, ProviderCLI, UsageError
 from .._convert import camel_case
@@ -727,6 +736,7 @@ class _Twirp(Resource):
         timeout: float | None,
     ) -> Pager[Any]:
         """A listing LiveKit answers at once (one page), asked by a Twirp method."""
+        check_timeout("timeout", timeout)
 
         async def request(_: Mapping[str, str]) -> Any:
             return {
@@ -1017,6 +1027,7 @@ class LiveKitSessions(SessionsResource[LiveKitSession], _Twirp):
                 timeout=timeout,
             )
         check_count("concurrency", concurrency, minimum=1, maximum=64)
+        check_timeout("timeout", timeout)
 
         async def rooms() -> list[str]:
             listed = await self._client.rooms._listed({}, timeout=timeout)

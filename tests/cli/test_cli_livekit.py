@@ -133,3 +133,17 @@ async def test_the_demo_plays_livekits_scene() -> None:
         "agent_job_ended: stopped (signature verified)",
     ):
         assert fragment in text
+
+
+def test_verbose_runs_print_no_secret(
+    served: ThreadedEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ("--provider", "livekit", "--room", "r")
+    code, out, err = cli(capsys, "-v", "sessions", "start", "--agent-name", "a", *argv)
+    assert code == 0, err
+    code, more_out, more_err = cli(capsys, "-v", "sessions", "get", "AD_nope", *argv)
+    assert code == 5
+    printed = out + err + more_out + more_err
+    assert "ListDispatch" in printed  # the DEBUG log was on
+    for secret in (served.emu.livekit_api_key, served.emu.livekit_api_secret, "eyJ"):
+        assert secret not in printed

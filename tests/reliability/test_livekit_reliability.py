@@ -9,6 +9,8 @@
   a request-id header) gets no token, key or secret into errors, reprs or DEBUG logs.
 - Cancellation: calls cancelled at random points leave no connection checked out and no
   managed dispatch live.
+- Bad input: hostile values in every argument are refused before sending, or reach only
+  the Twirp method the call is for.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -28,6 +30,7 @@ from hypothesis import strategies as st
 from agentcloud import (
     AgentCloudError,
     APIError,
+    InvalidRequestError,
     LiveKitCloud,
     RequestTimeoutError,
     RetryPolicy,
@@ -51,6 +54,8 @@ from .support import (
     settle_loop,
 )
 from .test_bad_answers import TYPED, Answer, Replayer, answers, outcome, scalars
+from .test_bad_input import SETTINGS as BAD_INPUT_SETTINGS
+from .test_bad_input import check, exactly, hostile
 
 CREATE = "/twirp/livekit.AgentDispatchService/CreateDispatch"
 KEEP_RUNNING = Lifecycle(start_delay=1.0, run_duration=None, stop_delay=0.0)
@@ -381,3 +386,111 @@ async def test_cancelled_calls_leak_nothing() -> None:
         assert live == [], f"managed dispatches left live: {live}"
         assert any(record.room == "managed" for record in world.sessions.values())
     assert cancelled >= RUNS // 4
+
+
+# ---- bad input never reaches the wire -----------------------------------------------
+
+LIST = "/twirp/livekit.AgentDispatchService/ListDispatch"
+DELETE = "/twirp/livekit.AgentDispatchService/DeleteDispatch"
+ROOM_SERVICE = "/twirp/livekit.RoomService"
+
+
+def livekit_calls(
+    lk: LiveKitCloud, running: str, x: Any
+) -> Iterator[tuple[str, Callable[[], Awaitable[Any]], Callable[[str], bool]]]:
+    """Every public method with ``x`` in one argument, and the paths it may reach."""
+    to_list, to_create = exactly(LIST), exactly(CREATE)
+    yield "get id", lambda: lk.sessions.get(x, room="r"), to_list
+    yield "get room", lambda: lk.sessions.get(running, room=x), to_list
+    yield "end id", lambda: lk.sessions.end(x, room="r"), exactly(DELETE)
+    yield "end room", lambda: lk.sessions.end("AD_x", room=x), exactly(DELETE)
+    yield "wait id", lambda: lk.sessions.wait(x, room="r", timeout=1), to_list
+    yield "wait until", lambda: lk.sessions.wait(running, room="r", until=x, timeout=3), to_list
+    if not (x is None or (isinstance(x, (int, float)) and not isinstance(x, bool) and x > 60)):
+        yield (
+            "wait timeout",
+            lambda: lk.sessions.wait(running, room="r", until="ended", timeout=x),
+            to_list,
+        )
+    yield (
+        "wait poll",
+        lambda: lk.sessions.wait(running, room="r", until="ended", timeout=3, poll_interval=x),
+        to_list,
+    )
+    for option in ("agent_name", "room", "metadata", "attributes", "deployment"):
+        arguments = {"agent_name": "my-agent", "room": "r", option: x}
+        yield f"start {option}", lambda a=arguments: lk.sessions.start(**a), to_create
+    for option in ("restart_policy", "reconcile", "timeout"):
+        arguments = {"agent_name": "my-agent", "room": "r", option: x}
+        yield f"start {option}", lambda a=arguments: lk.sessions.start(**a), to_create
+    yield (
+        "start metadata key",
+        lambda: lk.sessions.start(agent_name="my-agent", room="r", metadata={x: 1}),
+        to_create,
+    )
+    yield (
+        "start attributes value",
+        lambda: lk.sessions.start(agent_name="my-agent", room="r", attributes={"k": x}),
+        to_create,
+    )
+    every_room = lambda seen: seen in (LIST, f"{ROOM_SERVICE}/ListRooms")  # noqa: E731
+    # room=None is the documented "every room".
+    yield (
+        "list room",
+        lambda: lk.sessions.list(room=x).collect(),
+        every_room if x is None else to_list,
+    )
+    yield "list concurrency", lambda: lk.sessions.list(concurrency=x).collect(), every_room
+    yield "list per_page", lambda: lk.sessions.list(per_page=x).collect(), every_room
+    yield "list max_items", lambda: lk.sessions.list(max_items=x).collect(), every_room
+    yield (
+        "rooms list names",
+        lambda: lk.rooms.list(names=[x]).collect(),
+        exactly(f"{ROOM_SERVICE}/ListRooms"),
+    )
+    yield "rooms create", lambda: lk.rooms.create(x), exactly(f"{ROOM_SERVICE}/CreateRoom")
+    for option in ("empty_timeout", "departure_timeout", "max_participants", "metadata"):
+        yield (
+            f"rooms create {option}",
+            lambda o=option: lk.rooms.create("r", **{o: x}),
+            exactly(f"{ROOM_SERVICE}/CreateRoom"),
+        )
+    yield "rooms delete", lambda: lk.rooms.delete(x), exactly(f"{ROOM_SERVICE}/DeleteRoom")
+
+
+@pytest.fixture
+async def bad_input_emu() -> AsyncIterator[tuple[Emulator, LiveKitCloud, str]]:
+    forever = Lifecycle(start_delay=0.0, run_duration=None, stop_delay=0.0)
+    async with Emulator(clock=ManualClock(), seed=41, lifecycle=forever) as emu:
+        timer = FakeTime()
+        never = RetryPolicy(max_attempts=1, sleep=timer.sleep, clock=timer.clock)
+        async with emu.livekit(retry=never) as lk:
+            running = (await lk.sessions.start(agent_name="my-agent", room="r")).id
+            yield emu, lk, running
+
+
+@BAD_INPUT_SETTINGS
+@given(x=hostile)
+async def test_bad_input_is_refused_or_stays_on_its_method(
+    bad_input_emu: tuple[Emulator, LiveKitCloud, str], x: Any
+) -> None:
+    emu, lk, running = bad_input_emu
+    for _name, make, intended in livekit_calls(lk, running, x):
+        await check(emu, make, intended)
+
+
+@BAD_INPUT_SETTINGS
+@given(x=hostile)
+async def test_constructors_refuse_bad_settings(x: Any) -> None:
+    url = "http://127.0.0.1:9"
+    for build in (
+        lambda: LiveKitCloud(x, SECRET, base_url=url),
+        lambda: LiveKitCloud(KEY, x, base_url=url),
+        lambda: LiveKitCloud(KEY, SECRET, base_url=x),
+        lambda: LiveKitCloud(KEY, SECRET, base_url=url, token_ttl=x),
+    ):
+        try:
+            client = build()
+        except (InvalidRequestError, TypeError):
+            continue
+        await client.aclose()

@@ -439,6 +439,13 @@ async def test_session_calls_need_the_room(client: LiveKitCloud) -> None:
     with pytest.raises(InvalidRequestError) as caught:
         client.sessions.list(concurrency=0)
     assert caught.value.argument == "concurrency"
+    for listing in (client.sessions.list, client.rooms.list):
+        with pytest.raises(InvalidRequestError) as caught:
+            listing(timeout=0)
+        assert caught.value.argument == "timeout"
+    with pytest.raises(InvalidRequestError) as caught:
+        client.sessions.list(room="r", timeout=float("nan"))
+    assert caught.value.argument == "timeout"
 
 
 # ---- webhooks --------------------------------------------------------------------------
