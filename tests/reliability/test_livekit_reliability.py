@@ -56,14 +56,12 @@ from .support import (
 from .test_bad_answers import TYPED, Answer, Replayer, answers, outcome, scalars
 from .test_bad_input import SETTINGS as BAD_INPUT_SETTINGS
 from .test_bad_input import check, exactly, hostile
+from .test_start_safety import DEADLINE, SLACK, run_calls
 
 CREATE = "/twirp/livekit.AgentDispatchService/CreateDispatch"
 KEEP_RUNNING = Lifecycle(start_delay=1.0, run_duration=None, stop_delay=0.0)
 STARTS = 400
 ROOMS = 20
-WORKERS = 20
-DEADLINE = 3.0
-SLACK = 0.5
 
 KEY = "APIreliability"
 SECRET = "reliability-secret-0123456789-abcdefghij"
@@ -86,28 +84,15 @@ async def test_starts_are_exactly_the_dispatches_created() -> None:
     )
     async with Emulator(clock=ManualClock(), seed=4, lifecycle=KEEP_RUNNING, faults=plan) as emu:
         world = emu.worlds["livekit"]
-        outcomes: dict[int, Any] = {}
-        durations: dict[int, float] = {}
-        queue = list(range(STARTS))
 
-        async def worker(number: int) -> None:
-            timer = HybridTime()
-            policy = fast_policy(timer, seed=number, max_attempts=5, deadline=DEADLINE)
-            async with emu.livekit(retry=policy, timeout=ATTEMPT_TIMEOUT) as lk:
-                while queue:
-                    index = queue.pop()
-                    began = timer.clock()
-                    try:
-                        outcomes[index] = await lk.sessions.start(
-                            agent_name="my-agent",
-                            room=f"room-{index % ROOMS}",
-                            metadata={"call": index},
-                        )
-                    except Exception as error:  # classified below
-                        outcomes[index] = error
-                    durations[index] = timer.clock() - began
+        async def start(lk: LiveKitCloud, index: int) -> Any:
+            return await lk.sessions.start(
+                agent_name="my-agent", room=f"room-{index % ROOMS}", metadata={"call": index}
+            )
 
-        await asyncio.gather(*(worker(number) for number in range(WORKERS)))
+        outcomes, durations = await run_calls(
+            STARTS, lambda policy: emu.livekit(retry=policy, timeout=ATTEMPT_TIMEOUT), start
+        )
         creates = [r for r in emu.requests if r.path == CREATE]
         carried_out = sum(1 for r in creates if r.fault is None or r.fault in PROCESSED_FAULTS)
 
