@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .._world import Refusal
+from ._records import LiveKitRoomRecord
 from ._wire import JSON, METHODS, PROTOBUF, answer, protobuf_available, read
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ class LiveKitApi:
             raise Refusal(404, "dispatch ID not found", code="not_found")
         return self._world.delete_dispatch(self._world.sessions[dispatch_id])
 
-    def _room(self, name: str, grants: dict[str, Any]) -> Any:
+    def _room(self, name: str, grants: dict[str, Any]) -> LiveKitRoomRecord:
         self._world.tokens.require_admin(grants, name)
         room = self._world.rooms.get(name)
         if room is None:

@@ -30,7 +30,11 @@ _MAP_FIELDS = frozenset({"attributes", "tags"})
 
 def nanos(seconds: float | None) -> str:
     """Unix nanoseconds as Twirp JSON writes an int64: text, "0" when unset."""
-    return "0" if seconds is None else str(round(seconds * 1_000_000_000))
+    if seconds is None:
+        return "0"
+    # Whole seconds apart from the fraction: a float holds ns since 1970 only to ~256 ns.
+    whole = int(seconds)
+    return str(whole * 1_000_000_000 + round((seconds - whole) * 1_000_000_000))
 
 
 def room_view(room: LiveKitRoomRecord, *, participants: int = 0) -> dict[str, Any]:
