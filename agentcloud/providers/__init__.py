@@ -29,6 +29,7 @@ import attrs
 from ..errors import InvalidRequestError
 
 if TYPE_CHECKING:
+    from .livekit import LiveKitCloud
     from .pipecat import PipecatCloud
     from .videosdk import VideoSDK
 
@@ -116,6 +117,14 @@ _BUILT_IN: tuple[ProviderInfo, ...] = (
         ),
         emulator="agentcloud.testing.pipecat",
     ),
+    ProviderInfo(
+        name="livekit",
+        title="LiveKit Cloud",
+        module="agentcloud.providers.livekit",
+        client="LiveKitCloud",
+        exports=("LiveKitCloud", "LiveKitSession", "LiveKitJob", "LiveKitRoom"),
+        emulator="agentcloud.testing.livekit",
+    ),
 )
 
 _registry: dict[str, ProviderInfo] = {info.name: info for info in _BUILT_IN}
@@ -189,6 +198,8 @@ def exported_names(*, plugins: bool = True) -> Iterator[tuple[str, ProviderInfo]
 def connect(provider: Literal["videosdk"], /, **kwargs: Any) -> VideoSDK: ...
 @overload
 def connect(provider: Literal["pipecat"], /, **kwargs: Any) -> PipecatCloud: ...
+@overload
+def connect(provider: Literal["livekit"], /, **kwargs: Any) -> LiveKitCloud: ...
 @overload
 def connect(provider: str, /, **kwargs: Any) -> Any: ...
 def connect(provider: str, /, **kwargs: Any) -> Any:

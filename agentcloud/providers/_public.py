@@ -4,6 +4,7 @@ At run time ``agentcloud`` resolves them lazily through the registry; this modul
 lets static tools see them (``from agentcloud import VideoSDK`` type-checks).
 """
 
+from .livekit import LiveKitCloud, LiveKitJob, LiveKitRoom, LiveKitSession
 from .pipecat import (
     Agent,
     Connection,
@@ -20,6 +21,10 @@ __all__ = [
     "Agent",
     "Connection",
     "Deployment",
+    "LiveKitCloud",
+    "LiveKitJob",
+    "LiveKitRoom",
+    "LiveKitSession",
     "MeetingId",
     "PipecatCloud",
     "PipecatSession",

@@ -37,20 +37,6 @@ TIMERS = Lifecycle(start_delay=2.0, run_duration=600.0, stop_delay=1.0)
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def policy(clock: ManualClock) -> RetryPolicy:
-    async def advance(seconds: float) -> None:
-        clock.advance(seconds)
-        await asyncio.sleep(0)
-
-    return RetryPolicy(sleep=advance, clock=clock.now, random=lambda: 0.5)
-
-
-@pytest.fixture
 async def emu(clock: ManualClock) -> AsyncIterator[Emulator]:
     async with Emulator(clock=clock, seed=5, lifecycle=TIMERS) as emulator:
         yield emulator
