@@ -361,7 +361,8 @@ _TABLE_COLUMNS: tuple[tuple[str, int], ...] = (
 
 
 def _cell(value: Any, width: int) -> str:
-    text = "-" if value is None else printable(str(value))
+    # Redacted before it is cut to the column: a cut secret no longer matches.
+    text = "-" if value is None else printable(redact_known(str(value)))
     if len(text) > width:
         text = text[: width - 1] + "~"
     return text.ljust(width)
