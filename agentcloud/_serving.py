@@ -5,9 +5,11 @@ connection for an hour by default, so a few hundred clients sending one byte a s
 (slowloris) hold every file descriptor and no vendor delivery gets in. Here every connection
 must complete a request head within ``head_timeout`` of connecting or of its previous
 request ending, idle keep-alive connections are closed after ``idle_timeout``, and at most
-``max_connections`` are open: a new connection beyond that evicts the connection that has
-been waiting longest without a request in progress (so an attacker's stalled connections
-make room for real ones), or is closed at once when every connection is busy.
+``max_connections`` are open: a new connection beyond that evicts the one that has gone
+longest without progress, that is since it connected or last finished a request (a head
+that never completes) or since its request began (a body that never comes holds its
+request open until the handler's ``body_timeout``). A real delivery is handled in
+milliseconds, so an attacker's stalled connections are the ones that make room.
 """
 
 from __future__ import annotations
@@ -45,13 +47,18 @@ class ServerLimits:
 
 
 class _Connection:
-    __slots__ = ("busy", "handler", "last_active", "timer")
+    __slots__ = ("busy", "busy_since", "handler", "last_active", "timer")
 
     def __init__(self, handler: Any, now: float) -> None:
         self.handler = handler
         self.busy = 0
+        self.busy_since = now
         self.last_active = now
         self.timer: asyncio.TimerHandle | None = None
+
+
+def _stalled_since(connection: _Connection) -> float:
+    return connection.busy_since if connection.busy else connection.last_active
 
 
 class _Guard:
@@ -64,13 +71,10 @@ class _Guard:
         self.evicted = 0
 
     def opened(self, handler: Any) -> bool:
-        """Registers a new connection; False when it must be closed at once."""
+        """Registers a new connection, evicting one when the server is full."""
         now = self._loop.time()
         if len(self._connections) >= self._limits.max_connections:
-            waiting = [c for c in self._connections.values() if not c.busy]
-            if not waiting:
-                return False
-            self._drop(min(waiting, key=lambda c: c.last_active))
+            self._drop(min(self._connections.values(), key=_stalled_since))
         connection = _Connection(handler, now)
         self._connections[id(handler)] = connection
         self._arm(connection, self._limits.head_timeout)
@@ -104,6 +108,8 @@ class _Guard:
         connection = self._connections.get(id(request.protocol))
         if connection is None:
             return await handler(request)
+        if not connection.busy:
+            connection.busy_since = self._loop.time()
         connection.busy += 1
         if connection.timer is not None:
             connection.timer.cancel()
