@@ -476,7 +476,7 @@ class HeaderEcho:
         session = {
             "sessionId": bare,
             "session_id": bare,
-            "status": bare,
+            "status": "failed" if self.shape == "failed session" else bare,
             "createdAt": "2024-06-01T00:00:00Z",
             "metadata": {"token": bare},
         }
@@ -514,6 +514,7 @@ SHAPES = (
     "location userinfo",
     "location host",
     "session fields",
+    "failed session",
 )
 
 
@@ -538,8 +539,10 @@ async def test_echoed_headers_redirects_and_fields_leak_nothing(
                     ("vs.get", lambda: vs.sessions.get(SID)),
                     ("vs.start", lambda: vs.sessions.start(deployment_id="d", tag="v1.0")),
                     ("vs.list", lambda: vs.sessions.list().collect()),
+                    ("vs.wait", lambda: vs.sessions.wait(SID, timeout=5)),
                     ("pc.get", lambda: pc.sessions.get(SID)),
                     ("pc.list", lambda: pc.sessions.list().collect()),
+                    ("pc.wait", lambda: pc.sessions.wait(SID, timeout=5)),
                 ):
                     result = await expose(exposure, f"{name} ({shape})", make)
                     for item in result if isinstance(result, list) else []:
