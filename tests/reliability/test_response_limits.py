@@ -98,6 +98,9 @@ ENDLESS = {
         http_head(200, {**JSON_HEAD, "Content-Length": "10", "Transfer-Encoding": "chunked"}),
         chunked=True,
     ),
+    "Transfer-Encoding gzip, chunked": endless(
+        http_head(200, {**JSON_HEAD, "Transfer-Encoding": "gzip, chunked"}), chunked=True
+    ),
     "error page, chunked": endless(
         http_head(500, {"Content-Type": "text/html", "Transfer-Encoding": "chunked"}),
         chunked=True,
