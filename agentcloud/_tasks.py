@@ -41,7 +41,10 @@ class FinishingTask(asyncio.Task[T]):
     def _own_timeout(self) -> bool:
         # A scope only ever cancels the task that entered it, so a cancel coming from an
         # expiring scope of this task is this task's own deadline, never a caller's.
-        caller = sys._getframe(2)
+        try:
+            caller = sys._getframe(2)
+        except ValueError:  # called from the top of a stack: no scope of ours
+            return False
         code = getattr(_TIMEOUT_EXPIRY, "__code__", None)
         return caller.f_code is code and getattr(caller.f_locals.get("self"), "_task", None) is self
 

@@ -20,7 +20,7 @@ import gzip
 import json
 import logging
 import tracemalloc
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -195,47 +195,50 @@ async def test_a_failed_key_fetch_is_remembered_not_repeated() -> None:
         assert await post(hooks.url, *bodies[0]) == 200
 
 
-async def test_a_rotated_key_is_fetched_again_but_not_on_every_failure() -> None:
-    source = KeySource(PUBLIC)
-    now = [0.0]
-    async with WebhookReceiver.serve(
-        "127.0.0.1", 0, key_source=source, key_refresh_interval=60.0, clock=lambda: now[0]
-    ) as hooks:
-        assert hooks.url is not None
-        first = delivery("before")
-        assert await post(hooks.url, first, signed(first)) == 200
-        assert source.calls == 1
-        # The vendor rotates its key: the next delivery fails with the old one, so the
-        # receiver fetches again and accepts it.
-        source.pem = ROTATED_PUBLIC
-        now[0] += 61.0
-        rotated = delivery("after")
-        assert await post(hooks.url, rotated, signed(rotated, ROTATED)) == 200
-        assert source.calls == 2
-        # Forgeries do not make it fetch on every request.
-        for number in range(30):
-            forged = delivery(f"forged{number}")
-            assert await post(hooks.url, forged, signed(forged, KEY)) == 401
-        assert source.calls == 2
-
-
-async def test_a_failed_refresh_keeps_the_key_that_worked() -> None:
-    source = KeySource(PUBLIC)
-    now = [0.0]
+@contextlib.asynccontextmanager
+async def keyed(source: KeySource, now: list[float]) -> AsyncIterator[str]:
+    """A receiver fetching its key from ``source`` on the clock ``now``, which has accepted
+    one delivery (so the key is in hand); yields its URL."""
     async with WebhookReceiver.serve(
         "127.0.0.1", 0, key_source=source, key_refresh_interval=60.0, clock=lambda: now[0]
     ) as hooks:
         assert hooks.url is not None
         first = delivery("first")
         assert await post(hooks.url, first, signed(first)) == 200
+        assert source.calls == 1
+        yield hooks.url
+
+
+async def test_a_rotated_key_is_fetched_again_but_not_on_every_failure() -> None:
+    source = KeySource(PUBLIC)
+    now = [0.0]
+    async with keyed(source, now) as url:
+        # The vendor rotates its key: the next delivery fails with the old one, so the
+        # receiver fetches again and accepts it.
+        source.pem = ROTATED_PUBLIC
+        now[0] += 61.0
+        rotated = delivery("after")
+        assert await post(url, rotated, signed(rotated, ROTATED)) == 200
+        assert source.calls == 2
+        # Forgeries do not make it fetch on every request.
+        for number in range(30):
+            forged = delivery(f"forged{number}")
+            assert await post(url, forged, signed(forged, KEY)) == 401
+        assert source.calls == 2
+
+
+async def test_a_failed_refresh_keeps_the_key_that_worked() -> None:
+    source = KeySource(PUBLIC)
+    now = [0.0]
+    async with keyed(source, now) as url:
         # An attacker's bad signature makes the receiver refresh while the key server is
         # down: valid deliveries must still be verified with the key it had.
         source.fail = True
         now[0] += 61.0
         forged = delivery("forged")
-        assert await post(hooks.url, forged, signed(forged, ROTATED)) == 401
+        assert await post(url, forged, signed(forged, ROTATED)) == 401
         second = delivery("second")
-        assert await post(hooks.url, second, signed(second)) == 200
+        assert await post(url, second, signed(second)) == 200
 
 
 # --- compressed bodies ---------------------------------------------------------------
