@@ -6,10 +6,10 @@ connection for an hour by default, so a few hundred clients sending one byte a s
 must complete a request head within ``head_timeout`` of connecting or of its previous
 request ending, idle keep-alive connections are closed after ``idle_timeout``, and at most
 ``max_connections`` are open: a new connection beyond that evicts the one that has gone
-longest without progress, that is since it connected or last finished a request (a head
-that never completes) or since its request began (a body that never comes holds its
-request open until the handler's ``body_timeout``). A real delivery is handled in
-milliseconds, so an attacker's stalled connections are the ones that make room.
+longest without sending a byte, busy or not (a head that never completes, or a body that
+never comes, which holds its request open until the handler's ``body_timeout``). A real
+delivery sends its whole request at once and is handled in milliseconds, so an attacker's
+stalled connections are the ones that make room.
 """
 
 from __future__ import annotations
@@ -47,18 +47,14 @@ class ServerLimits:
 
 
 class _Connection:
-    __slots__ = ("busy", "busy_since", "handler", "last_active", "timer")
+    __slots__ = ("busy", "handler", "last_active", "timer")
 
     def __init__(self, handler: Any, now: float) -> None:
         self.handler = handler
         self.busy = 0
-        self.busy_since = now
+        #: When it last sent data (or connected, or had a request answered).
         self.last_active = now
         self.timer: asyncio.TimerHandle | None = None
-
-
-def _stalled_since(connection: _Connection) -> float:
-    return connection.busy_since if connection.busy else connection.last_active
 
 
 class _Guard:
@@ -74,11 +70,16 @@ class _Guard:
         """Registers a new connection, evicting one when the server is full."""
         now = self._loop.time()
         if len(self._connections) >= self._limits.max_connections:
-            self._drop(min(self._connections.values(), key=_stalled_since))
+            self._drop(min(self._connections.values(), key=lambda c: c.last_active))
         connection = _Connection(handler, now)
         self._connections[id(handler)] = connection
         self._arm(connection, self._limits.head_timeout)
         return True
+
+    def progressed(self, handler: Any) -> None:
+        connection = self._connections.get(id(handler))
+        if connection is not None:
+            connection.last_active = self._loop.time()
 
     def closed(self, handler: Any) -> None:
         connection = self._connections.pop(id(handler), None)
@@ -108,8 +109,6 @@ class _Guard:
         connection = self._connections.get(id(request.protocol))
         if connection is None:
             return await handler(request)
-        if not connection.busy:
-            connection.busy_since = self._loop.time()
         connection.busy += 1
         if connection.timer is not None:
             connection.timer.cancel()
@@ -142,6 +141,7 @@ class _GuardedProtocol(asyncio.Protocol):
         self._handler.connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        self._guard.progressed(self._handler)
         self._handler.data_received(data)
 
     def eof_received(self) -> bool | None:

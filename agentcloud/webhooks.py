@@ -515,7 +515,8 @@ class WebhookReceiver:
         except TimeoutError:
             self.stats.slow += 1
             return _refusal(408, "the body took too long", close=True)
-        except ConnectionError:  # the client went away (or was evicted) mid-body
+        # The client went away (or was evicted) mid-body; aiohttp says so with either.
+        except (ConnectionError, RuntimeError):
             self.stats.slow += 1
             return _refusal(400, "the body was cut short", close=True)
         received_at = self._now() if self._now is not None else datetime.now(UTC)
