@@ -58,7 +58,7 @@ class _Connection:
 
 
 class _Guard:
-    """Tracks every connection: when it last had a request, and whether one runs now."""
+    """Tracks every connection: when it last sent data, and whether a request runs now."""
 
     def __init__(self, limits: ServerLimits) -> None:
         self._limits = limits
@@ -66,7 +66,7 @@ class _Guard:
         self._connections: dict[int, _Connection] = {}
         self.evicted = 0
 
-    def opened(self, handler: Any) -> bool:
+    def opened(self, handler: Any) -> None:
         """Registers a new connection, evicting one when the server is full."""
         now = self._loop.time()
         if len(self._connections) >= self._limits.max_connections:
@@ -74,7 +74,6 @@ class _Guard:
         connection = _Connection(handler, now)
         self._connections[id(handler)] = connection
         self._arm(connection, self._limits.head_timeout)
-        return True
 
     def progressed(self, handler: Any) -> None:
         connection = self._connections.get(id(handler))
@@ -133,8 +132,7 @@ class _GuardedProtocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._handler.connection_made(transport)
-        if not self._guard.opened(self._handler) and isinstance(transport, asyncio.Transport):
-            transport.abort()
+        self._guard.opened(self._handler)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._guard.closed(self._handler)
