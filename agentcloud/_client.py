@@ -203,7 +203,9 @@ class BaseClient:
                 except NotFoundError:
                     self._held.discard(session.id)
                 except AgentCloudError:
-                    logger.warning("could not end session %s on close", session.id, exc_info=True)
+                    logger.warning(
+                        "could not end session %s on close", self._redact(session.id), exc_info=True
+                    )
 
         await asyncio.gather(*(end(session) for session in sessions))
 

@@ -16,7 +16,8 @@ from collections.abc import Iterable
 __all__ = ["Redactor", "printable", "redact_known"]
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
-_BEARER = re.compile(r"(?i)(bearer\s+)\S+")
+#: A bearer token is RFC 6750's b64token: stopping there keeps quotes (JSON) intact.
+_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*")
 #: Where a URL carries credentials: ``scheme://user:password@host``.
 _USERINFO = re.compile(r"(?i)([a-z][a-z0-9+.-]*://)[^/?#@\s]*@")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")

@@ -5,9 +5,11 @@ connection for an hour by default, so a few hundred clients sending one byte a s
 (slowloris) hold every file descriptor and no vendor delivery gets in. Here every connection
 must complete a request head within ``head_timeout`` of connecting or of its previous
 request ending, idle keep-alive connections are closed after ``idle_timeout``, and at most
-``max_connections`` are open: a new connection beyond that evicts the connection that has
-been waiting longest without a request in progress (so an attacker's stalled connections
-make room for real ones), or is closed at once when every connection is busy.
+``max_connections`` are open: a new connection beyond that evicts the one that has gone
+longest without sending a byte, busy or not (a head that never completes, or a body that
+never comes, which holds its request open until the handler's ``body_timeout``). A real
+delivery sends its whole request at once and is handled in milliseconds, so an attacker's
+stalled connections are the ones that make room.
 """
 
 from __future__ import annotations
@@ -50,12 +52,13 @@ class _Connection:
     def __init__(self, handler: Any, now: float) -> None:
         self.handler = handler
         self.busy = 0
+        #: When it last sent data (or connected, or had a request answered).
         self.last_active = now
         self.timer: asyncio.TimerHandle | None = None
 
 
 class _Guard:
-    """Tracks every connection: when it last had a request, and whether one runs now."""
+    """Tracks every connection: when it last sent data, and whether a request runs now."""
 
     def __init__(self, limits: ServerLimits) -> None:
         self._limits = limits
@@ -63,18 +66,19 @@ class _Guard:
         self._connections: dict[int, _Connection] = {}
         self.evicted = 0
 
-    def opened(self, handler: Any) -> bool:
-        """Registers a new connection; False when it must be closed at once."""
+    def opened(self, handler: Any) -> None:
+        """Registers a new connection, evicting one when the server is full."""
         now = self._loop.time()
         if len(self._connections) >= self._limits.max_connections:
-            waiting = [c for c in self._connections.values() if not c.busy]
-            if not waiting:
-                return False
-            self._drop(min(waiting, key=lambda c: c.last_active))
+            self._drop(min(self._connections.values(), key=lambda c: c.last_active))
         connection = _Connection(handler, now)
         self._connections[id(handler)] = connection
         self._arm(connection, self._limits.head_timeout)
-        return True
+
+    def progressed(self, handler: Any) -> None:
+        connection = self._connections.get(id(handler))
+        if connection is not None:
+            connection.last_active = self._loop.time()
 
     def closed(self, handler: Any) -> None:
         connection = self._connections.pop(id(handler), None)
@@ -128,14 +132,14 @@ class _GuardedProtocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._handler.connection_made(transport)
-        if not self._guard.opened(self._handler) and isinstance(transport, asyncio.Transport):
-            transport.abort()
+        self._guard.opened(self._handler)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._guard.closed(self._handler)
         self._handler.connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        self._guard.progressed(self._handler)
         self._handler.data_received(data)
 
     def eof_received(self) -> bool | None:

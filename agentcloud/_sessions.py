@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 import attrs
 
 from ._checks import check_seconds, check_timeout
+from ._redact import redact_known
 from ._retry import RetryPolicy, spend
 from ._tasks import finishing
 from ._transport import Call, Reply, outcome_is_ambiguous, within_deadline
@@ -417,7 +418,7 @@ class SessionStart(Generic[S]):
                 raise
             logger.warning(
                 "could not end session %s while leaving its block after %s",
-                session.id,
+                redact_known(session.id),
                 exc_type.__name__,
                 exc_info=True,
             )

@@ -3,15 +3,18 @@
 ``asyncio.run`` cancels every task when its main coroutine returns, and a caller may be
 cancelled at any moment; a start cancelled mid-request may leave a session billing that no
 one can name, and an end cancelled mid-request leaves one billing on purpose. So starts and
-ends run in a :class:`FinishingTask`, which declines ``cancel()``: only the deadline of the
-attempt in flight (set by the transport, see :func:`honour_cancel_after`) may cut it short.
-Every request of such a task is bounded by its call's deadline, so it always ends soon.
+ends run in a :class:`FinishingTask`, which declines ``cancel()`` from outside. It honours
+its own deadlines: a timeout scope (``asyncio.timeout``) the task itself entered, such as
+aiohttp's connect timeout or the wait for a pooled connection, and the deadline of the
+attempt in flight (set by the transport, see :func:`honour_cancel_after`). Every request of
+such a task is bounded by its call's deadline, so it always ends soon.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import sys
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
@@ -20,15 +23,30 @@ __all__ = ["FinishingTask", "finishing", "honour_cancel_after", "restore_cancel_
 T = TypeVar("T")
 
 
+#: The code that cancels a task when a timeout scope it entered expires.
+_TIMEOUT_EXPIRY = getattr(getattr(asyncio, "Timeout", None), "_on_timeout", None)
+
+
 class FinishingTask(asyncio.Task[T]):
-    """A task whose ``cancel()`` is declined until the loop time ``cancel_after``."""
+    """A task whose ``cancel()`` is declined until the loop time ``cancel_after``, except
+    when one of its own timeout scopes expires."""
 
     cancel_after: float = math.inf
 
     def cancel(self, msg: Any = None) -> bool:
-        if self.get_loop().time() >= self.cancel_after:
+        if self.get_loop().time() >= self.cancel_after or self._own_timeout():
             return super().cancel(msg)
         return False
+
+    def _own_timeout(self) -> bool:
+        # A scope only ever cancels the task that entered it, so a cancel coming from an
+        # expiring scope of this task is this task's own deadline, never a caller's.
+        try:
+            caller = sys._getframe(2)
+        except ValueError:  # called from the top of a stack: no scope of ours
+            return False
+        code = getattr(_TIMEOUT_EXPIRY, "__code__", None)
+        return caller.f_code is code and getattr(caller.f_locals.get("self"), "_task", None) is self
 
 
 def finishing(coro: Awaitable[T]) -> asyncio.Task[T]:

@@ -935,13 +935,15 @@ class Transport:
     def _decode_error_body(self, body: bytes) -> Any:
         if not body.strip():
             return None
-        if body.lstrip()[:1] in (b"{", b"["):
+        # Redacted whole (at most ERROR_BODY_LIMIT), before it is parsed or cut: the body
+        # is kept on the error, and a vendor may echo our credentials anywhere in it.
+        text = self.redact(body.decode("utf-8", "replace"))
+        if text.lstrip()[:1] in ("{", "["):
             try:
-                return json.loads(body)
+                return json.loads(text)
             except (ValueError, RecursionError):
                 pass
-        # Redacted whole, before the message takes (and cuts) a piece of it.
-        return self.redact(body[:4096].decode("utf-8", "replace"))
+        return text[:4096]
 
     def _same_origin_redirect(
         self, call: Call, current: str, headers: Mapping[str, str], status: int

@@ -408,7 +408,8 @@ _TABLE_COLUMNS: tuple[tuple[str, int], ...] = (
 
 
 def _cell(value: Any, width: int) -> str:
-    text = "-" if value is None else printable(str(value))
+    # Redacted before it is cut to the column: a cut secret no longer matches.
+    text = "-" if value is None else printable(redact_known(str(value)))
     if len(text) > width:
         text = text[: width - 1] + "~"
     return text.ljust(width)
@@ -662,6 +663,15 @@ def _quiet_broken_pipe() -> NoReturn:
     raise SystemExit(EXIT_OK)
 
 
+class _SafeFormatter(logging.Formatter):
+    """Log lines for a terminal: redacted and escaped whole, traceback included (a record
+    may carry vendor text that no message built for it)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        lines = super().format(record).split("\n")
+        return "\n".join(printable(redact_known(line)) for line in lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit code (the entry point exits with it)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -682,7 +692,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logger.level
     if getattr(args, "verbose", False):
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        handler.setFormatter(_SafeFormatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)
     try:

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._redact import printable, redact_known
+
 if TYPE_CHECKING:
     from .models import Session
 
@@ -226,7 +228,9 @@ class SessionFailedError(AgentCloudError):
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        super().__init__(f"session {session.id} failed (vendor status {session.raw_status!r})")
+        # Both come from the vendor, which may echo a credential into either.
+        text = f"session {session.id} failed (vendor status {session.raw_status!r})"
+        super().__init__(printable(redact_known(text)))
 
 
 class WebhookVerificationError(AgentCloudError):

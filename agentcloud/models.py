@@ -138,7 +138,10 @@ def _repr_value(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, str):
-        text = value if len(value) <= _REPR_TEXT_LIMIT else value[: _REPR_TEXT_LIMIT - 3] + "..."
+        # Redacted before it is cut: a cut secret no longer matches, yet is mostly there.
+        text = redact_known(value)
+        if len(text) > _REPR_TEXT_LIMIT:
+            text = text[: _REPR_TEXT_LIMIT - 3] + "..."
         return repr(text)
     return repr(value)
 

@@ -15,9 +15,10 @@ How a vendor pages is data a provider declares, one of the paging styles:
 
 Without a total the walk goes on until a short or empty page. Listings shift while they are
 walked (newest first, a new session pushes every item down), so an item that reappears at
-a page boundary is dropped. A page that repeats any earlier page of the walk means the
-vendor ignores the paging parameters: the walk ends with ResponseDecodeError instead of
-looping, remembering pages by fingerprint (a hash of their keys), never by their items.
+a page boundary is dropped, and so is one a page holds twice. A page that repeats any
+earlier page of the walk, in any order, means the vendor ignores the paging parameters: the
+walk ends with ResponseDecodeError instead of looping, remembering pages by fingerprint (a
+hash of their set of keys), never by their items.
 """
 
 from __future__ import annotations
@@ -348,7 +349,8 @@ class Pager(Generic[T]):
                 budget = None if self.max_items is None else self.max_items - emitted
                 items, keys, complete = self._build(page.items, previous_keys, budget)
                 if complete and keys:
-                    fingerprint = hash(tuple(keys))
+                    # By the set of keys: a vendor may serve an earlier page reordered.
+                    fingerprint = hash(frozenset(keys))
                     if fingerprint in fingerprints:
                         raise ResponseDecodeError(
                             f"the listing returned the same page twice (page at "
@@ -385,18 +387,21 @@ class Pager(Generic[T]):
     def _build(
         self, raw_items: tuple[Any, ...], previous: set[Hashable], budget: int | None
     ) -> tuple[tuple[T, ...], list[Hashable], bool]:
-        """The page's new items (built only while ``budget`` lasts), every key seen, and
-        whether the whole page was read."""
+        """The page's new items (built only while ``budget`` lasts; an item the previous
+        page or this one already had is dropped), every key seen, and whether the whole
+        page was read."""
         structure, key = self._structure, self._key
         items: list[T] = []
         keys: list[Hashable] = []
+        here: set[Hashable] = set()
         for raw in raw_items:
             if budget is not None and len(items) >= budget:
                 return tuple(items), keys, False
             item = structure(raw) if structure is not None else raw
             item_key = key(item)
             keys.append(item_key)
-            if item_key not in previous:
+            if item_key not in previous and item_key not in here:
+                here.add(item_key)
                 items.append(item)
         return tuple(items), keys, True
 

@@ -307,7 +307,8 @@ class KeyRing:
         if self._source is None or self._clock() - self._refreshed_at < self._refresh_interval:
             return None
         self._refreshed_at = self._clock()
-        self._key = None
+        # The key in hand stays until a new one arrives: a refresh that fails (the key
+        # server down while an attacker sends bad signatures) must not refuse valid ones.
         return await self._fetch()
 
     async def _fetch(self) -> Any:
@@ -514,6 +515,10 @@ class WebhookReceiver:
         except TimeoutError:
             self.stats.slow += 1
             return _refusal(408, "the body took too long", close=True)
+        # The client went away (or was evicted) mid-body; aiohttp says so with either.
+        except (ConnectionError, RuntimeError):
+            self.stats.slow += 1
+            return _refusal(400, "the body was cut short", close=True)
         received_at = self._now() if self._now is not None else datetime.now(UTC)
         if self._ring is not None:
             refusal = await self._check_signature(fmt, body, request.headers, received_at)

@@ -318,12 +318,21 @@ class _MarkerLookup:
     async def find(self, marker: str, *, since: datetime) -> VideoSDKSession | None:
         horizon = since - _RECONCILE_SKEW
         scanned = 0
+        newest_so_far: datetime | None = None
         async for page in self._sessions.list(per_page=MAX_PER_PAGE).pages():
             before = 0
             for session in page.items:
                 if session.metadata and session.metadata.get(START_MARKER) == marker:
                     return session
-                if session.created_at is not None and session.created_at < horizon:
+                created = session.created_at
+                if created is None:
+                    continue
+                # "Older than the attempt from here on" holds only for a listing newest
+                # first: one that is not proves nothing about what comes after.
+                if newest_so_far is not None and created > newest_so_far:
+                    raise Inconclusive("the session listing is not ordered newest first")
+                newest_so_far = created
+                if created < horizon:
                     before += 1
             scanned += len(page.items)
             if page.items and before == len(page.items):

@@ -571,3 +571,29 @@ async def test_an_infinite_deadline_means_no_deadline(emu: Emulator, total: floa
     ):
         assert await vs.sessions.list(max_items=1).collect()
         assert await pc.sessions.list(max_items=1).collect()
+
+
+async def test_arguments_mutated_after_the_check_never_reach_the_wire(emu: Emulator) -> None:
+    """What ``start()`` checked is what is sent: a caller (or another task) changing its
+    dicts between ``start(...)`` and the await cannot slip a NaN or an oversized body in."""
+    async with emu.videosdk() as vs, emu.pipecat() as pc:
+        metadata: dict[str, Any] = {"user": "42"}
+        env = {"A": "1"}
+        videosdk_start = vs.sessions.start(
+            deployment_id=emu.videosdk_deployment_id, tag="v1.0", metadata=metadata, env=env
+        )
+        metadata["user"] = math.nan
+        metadata["extra"] = {"deep": math.inf}
+        env["A"] = 5  # type: ignore[assignment]
+        body: dict[str, Any] = {"u": 1}
+        pipecat_start = pc.sessions.start(transport="websocket", body=body)
+        body["pad"] = "x" * 100_000
+        await videosdk_start
+        await pipecat_start
+    starts = [r for r in emu.requests if r.method == "POST" and r.path.endswith("/start")]
+    assert len(starts) == 2
+    sent_metadata = dict(starts[0].body["metaData"])
+    sent_metadata.pop("agentcloud_request_id", None)
+    assert sent_metadata == {"user": "42"}
+    assert starts[0].body["env"] == {"A": "1"}
+    assert starts[1].body["body"] == {"u": 1}

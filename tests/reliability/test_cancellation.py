@@ -182,3 +182,62 @@ async def test_cancelled_calls_leak_nothing() -> None:
     # The runs really cancelled calls mid-flight, and some ran to their end.
     assert outcomes.get("cancelled", 0) >= RUNS // 4
     assert outcomes.get("finished", 0) + outcomes.get("failed", 0) >= 10
+
+
+@pytest.mark.parametrize("shape", ["awaited start", "async with start"])
+async def test_a_start_cancelled_at_every_step_leaks_nothing(shape: str) -> None:
+    """Cancels a start (and, under ``async with``, its block and its end) after 0, 1, 2 ...
+    loop steps, until a run finishes before the cancel lands: every await point is hit.
+    No connection stays checked out, nothing is reported unclosed, and no session is left
+    running: a managed one is ended at once, an awaited one is held and ended on close."""
+    loop = asyncio.get_running_loop()
+    loop.set_debug(True)
+    loop.slow_callback_duration = 10.0
+    reports: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _, context: reports.append(context))
+    async with Emulator(clock=ManualClock(), seed=5, lifecycle=FOREVER) as emu:
+        vs = emu.videosdk(end_on_close=True, retry=fast_policy(HybridTime()))
+
+        async def managed() -> None:
+            async with vs.sessions.start(deployment_id=emu.videosdk_deployment_id, tag="v1.0"):
+                for _ in range(3):
+                    await asyncio.sleep(0)
+
+        async def awaited() -> None:
+            await vs.sessions.start(deployment_id=emu.videosdk_deployment_id, tag="v1.0")
+
+        def operation() -> Awaitable[Any]:
+            return awaited() if shape == "awaited start" else managed()
+
+        finished_in_a_row = 0
+        cancelled = 0
+        for steps in range(400):
+            task = asyncio.ensure_future(operation())
+            for _ in range(steps):
+                if task.done():
+                    break
+                await asyncio.sleep(0)
+            finished_in_a_row = finished_in_a_row + 1 if task.done() else 0
+            task.cancel()
+            outcome = (await asyncio.gather(task, return_exceptions=True))[0]
+            cancelled += isinstance(outcome, asyncio.CancelledError)
+            assert not isinstance(outcome, Exception), f"step {steps}: {outcome!r}"
+            assert await released(vs), f"cancelled after {steps} steps, a connection leaked"
+            if finished_in_a_row >= 3:
+                break
+        else:
+            pytest.fail("the operation never finished before its cancel landed")
+        await vs.aclose()
+        async with emu.videosdk() as observer:
+            made = [s.id for s in await observer.sessions.list().collect()]
+        running = [
+            sid
+            for sid in made
+            if emu.session_phase("videosdk", sid) in (Phase.QUEUED, Phase.RUNNING)
+        ]
+        assert cancelled >= 5
+        assert made, "no start reached the emulator"
+        assert running == [], f"{len(running)} of {len(made)} sessions left running"
+    await settle_loop()
+    loop.set_debug(False)
+    assert reports == [], reports

@@ -27,7 +27,9 @@ from agentcloud import (
     PipecatCloud,
     RateLimitError,
     RequestTimeoutError,
+    RetryPolicy,
     ServerError,
+    TransportError,
     VideoSDK,
 )
 from agentcloud.testing import Emulator, FaultKind, FaultPlan, Lifecycle, ManualClock
@@ -250,3 +252,112 @@ async def test_only_408_and_429_of_the_4xx_are_retried(status: int) -> None:
                 await vs.sessions.get(UNKNOWN_ID)
     expected = 3 if status in (408, 429) else 1  # two refusals, then the final 404
     assert len(server.seen) == expected
+
+
+# --- the deadline covers redirect hops; attempts are counted honestly -------------------
+
+
+def videosdk_session(session_id: str) -> dict[str, Any]:
+    return {"sessionId": session_id, "status": "running", "createdAt": "2024-06-01T00:00:00Z"}
+
+
+@pytest.mark.parametrize("bound", ["per-attempt timeout", "call timeout", "wait timeout"])
+async def test_one_deadline_covers_every_redirect_hop(bound: str) -> None:
+    """Three same-origin 307 hops of 0.15 s each: every hop alone fits the 0.25 s bound,
+    all of them do not, so the call must fail rather than take 0.6 s."""
+    import asyncio
+
+    async def respond(request: web.Request) -> web.StreamResponse:
+        hop = int(request.query.get("hop", "0"))
+        await asyncio.sleep(0.15)
+        if hop < 3:
+            location = f"{request.path}?hop={hop + 1}"
+            return web.Response(status=307, headers={"Location": location})
+        return web.json_response(videosdk_session(UNKNOWN_ID))
+
+    async with ScriptedServer(respond) as server:
+        per_attempt = 0.25 if bound == "per-attempt timeout" else 30.0
+        vs = VideoSDK(
+            "vsk_hops_api_key_0123456789",
+            "vsk_hops_secret_0123456789abcdef",
+            base_url=server.url,
+            timeout=per_attempt,
+            retry=RetryPolicy(max_attempts=1),
+        )
+        calls: dict[str, Callable[[], Awaitable[Any]]] = {
+            "per-attempt timeout": lambda: vs.sessions.get(UNKNOWN_ID),
+            "call timeout": lambda: vs.sessions.get(UNKNOWN_ID, timeout=0.25),
+            "wait timeout": lambda: vs.sessions.wait(UNKNOWN_ID, until="ended", timeout=0.25),
+        }
+        async with vs:
+            with pytest.raises(RequestTimeoutError):
+                await calls[bound]()
+        assert len(server.seen) < 4, "the last hop was reached past the deadline"
+
+
+async def test_aiohttp_repeats_nothing_behind_our_back() -> None:
+    """A server that drops every request: ``max_attempts=4`` means four requests, not
+    aiohttp's silent second try under each attempt."""
+    from .attackers import RawServer
+
+    async def hang_up(server: RawServer, writer: Any, head: bytes) -> None:
+        return None  # the connection is dropped without an answer
+
+    timer = FakeTime()
+    async with RawServer(hang_up) as server:
+        vs = VideoSDK(
+            "vsk_drop_api_key_0123456789",
+            "vsk_drop_secret_0123456789abcdef",
+            base_url=server.url,
+            retry=timer.policy(max_attempts=4),
+        )
+        async with vs:
+            with pytest.raises(TransportError) as caught:
+                await vs.sessions.get(UNKNOWN_ID)
+    assert server.requests == 4
+    assert caught.value.attempts == 4
+
+
+@pytest.mark.parametrize("bound", ["call timeout", "aiohttp connect timeout"])
+async def test_a_start_that_never_got_a_connection_is_not_ambiguous(bound: str) -> None:
+    """With the pool's only connection busy, a start that times out waiting for it was
+    never sent: a RequestTimeoutError saying so, never StartOutcomeUnknownError. (aiohttp's
+    ``connect`` timeout counts the wait for a pooled connection too.)"""
+    import asyncio
+
+    import aiohttp
+
+    release = asyncio.Event()
+
+    async def respond(request: web.Request) -> web.StreamResponse:
+        if request.method == "GET":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(release.wait(), 5.0)
+            return web.json_response({"sessions": [], "total_count": 0})
+        return web.json_response({"sessionId": UNKNOWN_ID})
+
+    async with ScriptedServer(respond) as server:
+        pc = PipecatCloud(
+            "sk_pool_private_0123456789",
+            "pk_pool_public_0123456789",
+            agent="a",
+            base_url=server.url,
+            max_connections=1,
+            retry=RetryPolicy(max_attempts=2),
+            timeout=aiohttp.ClientTimeout(
+                total=10, connect=0.3 if bound != "call timeout" else None
+            ),
+        )
+        async with pc:
+            busy = asyncio.ensure_future(pc.sessions.list().collect())
+            for _ in range(1000):  # until the listing holds the connection (bounded)
+                if server.seen:
+                    break
+                await asyncio.sleep(0.005)
+            start = pc.sessions.start(timeout=0.3) if bound == "call timeout" else None
+            with pytest.raises(RequestTimeoutError) as caught:
+                await (start or pc.sessions.start())
+            release.set()
+            await busy
+        assert [method for method, _, _ in server.seen] == ["GET"], "the start was sent"
+        assert caught.value.request_sent is False

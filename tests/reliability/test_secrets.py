@@ -424,3 +424,169 @@ def test_verbose_runs_leave_logging_as_they_found_it(
     assert (list(agentcloud_logger.handlers), agentcloud_logger.level) == before
     lines = [line for line in err.splitlines() if "sessions.get: GET" in line and "-> 404" in line]
     assert len(lines) == 3, "each run logs each request once"
+
+
+# --- a vendor echoing credentials into headers, redirects and session fields -----------
+
+#: Long enough that a repr or a table cell cuts it short: a cut secret is still a leak.
+LONG_KEY = "vsk_long_api_key_" + "k" * 47
+LONG_SECRET = "vsk_long_secret_" + "s" * 48
+PC_PRIVATE = "sk_echo2_private_" + "p" * 40
+PC_PUBLIC = "pk_echo2_public_" + "q" * 40
+
+
+class PartialExposure(Exposure):
+    """Also refuses any 16 characters in a row of a key, or of a JWT's payload or
+    signature (its header is the same for every token): what survives a cut."""
+
+    def check(self) -> None:
+        super().check()
+        pieces = [
+            piece
+            for secret in self.secrets
+            for piece in (secret.split(".")[1:] if JWT.fullmatch(secret) else [secret])
+        ]
+        for where, text in self.texts:
+            for secret in pieces:
+                for start in range(0, max(len(secret) - 15, 1)):
+                    window = secret[start : start + 16]
+                    assert window not in text, f"{where} leaks part of a secret: {text[:300]}"
+
+
+class HeaderEcho:
+    """A vendor that repeats our Authorization header in headers and session fields."""
+
+    def __init__(self) -> None:
+        self.shape = "request id on error"
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        token = request.headers.get("Authorization", "")
+        bare = token.removeprefix("Bearer ")
+        if self.shape == "request id on error":
+            return web.json_response({"message": "no"}, status=500, headers={"x-request-id": token})
+        if self.shape == "request-id on success":
+            body = {"sessionId": "s1", "status": "running", "data": {"sessionId": "s1"}}
+            return web.json_response(body, headers={"request-id": token})
+        if self.shape == "location userinfo":
+            target = f"http://{bare[:60]}:{bare[:60]}@evil.invalid/steal"
+            return web.Response(status=302, headers={"Location": target})
+        if self.shape == "location host":
+            label = bare.replace("_", "-")[:60]
+            return web.Response(status=307, headers={"Location": f"https://{label}.invalid/x"})
+        session = {
+            "sessionId": bare,
+            "session_id": bare,
+            "status": "failed" if self.shape == "failed session" else bare,
+            "createdAt": "2024-06-01T00:00:00Z",
+            "metadata": {"token": bare},
+        }
+        return web.json_response(
+            {
+                "data": [session]
+                if request.method == "GET" and "sessions?" in str(request.url)
+                else session,
+                "pageInfo": {"totalItems": 1},
+                "sessions": [session],
+                "total_count": 1,
+                **session,
+            }
+        )
+
+
+class Recorder:
+    """A hook keeping the text of every record it is handed."""
+
+    def __init__(self, exposure: Exposure) -> None:
+        self.exposure = exposure
+
+    def _keep(self, info: Any) -> None:
+        self.exposure.add("hook record", repr(info))
+        error = getattr(info, "error", None)
+        if error is not None:
+            self.exposure.error("hook error", error)
+
+    on_request = on_response = on_retry = _keep
+
+
+SHAPES = (
+    "request id on error",
+    "request-id on success",
+    "location userinfo",
+    "location host",
+    "session fields",
+    "failed session",
+)
+
+
+async def test_echoed_headers_redirects_and_fields_leak_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    echo = HeaderEcho()
+    async with ScriptedServer(echo) as server:
+        exposure = PartialExposure([LONG_KEY, LONG_SECRET, PC_PRIVATE, PC_PUBLIC])
+        hooks = [Recorder(exposure)]
+        vs = VideoSDK(LONG_KEY, LONG_SECRET, base_url=server.url, retry=policy(), hooks=hooks)
+        pc = PipecatCloud(
+            PC_PRIVATE, PC_PUBLIC, agent="a", base_url=server.url, retry=policy(), hooks=hooks
+        )
+        minted = vs._authorization(None)()
+        exposure.secrets.append(minted)
+        async with vs, pc:
+            for shape in SHAPES:
+                echo.shape = shape
+                for name, make in (
+                    ("vs.get", lambda: vs.sessions.get(SID)),
+                    ("vs.start", lambda: vs.sessions.start(deployment_id="d", tag="v1.0")),
+                    ("vs.list", lambda: vs.sessions.list().collect()),
+                    ("vs.wait", lambda: vs.sessions.wait(SID, timeout=5)),
+                    ("pc.get", lambda: pc.sessions.get(SID)),
+                    ("pc.list", lambda: pc.sessions.list().collect()),
+                    ("pc.wait", lambda: pc.sessions.wait(SID, timeout=5)),
+                ):
+                    result = await expose(exposure, f"{name} ({shape})", make)
+                    for item in result if isinstance(result, list) else []:
+                        exposure.add(f"{name} item ({shape})", repr(item))
+    exposure.records(caplog.records)
+    exposure.check()
+
+
+def test_the_cli_prints_no_echoed_secret(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .attackers import ServerThread
+
+    fast_cli_retries(monkeypatch)
+    echo = HeaderEcho()
+    monkeypatch.setenv("VIDEOSDK_API_KEY", LONG_KEY)
+    monkeypatch.setenv("VIDEOSDK_SECRET_KEY", LONG_SECRET)
+    monkeypatch.setenv("PIPECAT_CLOUD_API_KEY", PC_PRIVATE)
+    monkeypatch.setenv("PIPECAT_CLOUD_PUBLIC_KEY", PC_PUBLIC)
+    monkeypatch.setenv("PIPECAT_CLOUD_AGENT", "a")
+    exposure = PartialExposure([LONG_KEY, LONG_SECRET, PC_PRIVATE, PC_PUBLIC])
+    minted = VideoSDK(LONG_KEY, LONG_SECRET)._authorization(None)()
+    exposure.secrets.append(minted)
+    with ServerThread(ScriptedServer(echo)) as server:
+        for shape in SHAPES:
+            echo.shape = shape
+            for provider in ("videosdk", "pipecat"):
+                for output in ("table", "jsonl"):
+                    for argv in (
+                        ["sessions", "get", SID],
+                        ["sessions", "list"],
+                    ):
+                        full = [
+                            "-v",
+                            *argv,
+                            "--provider",
+                            provider,
+                            "--base-url",
+                            server.url,
+                            "--format",
+                            output,
+                        ]
+                        code = main(full)
+                        out, err = capsys.readouterr()
+                        exposure.add(f"{full} exit {code} stdout", out)
+                        exposure.add(f"{full} exit {code} stderr", err)
+    exposure.check()

@@ -283,3 +283,22 @@ def test_the_cli_refuses_plain_http_off_loopback(
     _, err = capsys.readouterr()
     assert code == 3, err
     assert "base_url" in err
+
+
+@pytest.mark.parametrize("ahead", [0.0, 30.0, 55.0])
+async def test_a_local_clock_somewhat_ahead_still_makes_accepted_tokens(ahead: float) -> None:
+    """VideoSDK refuses a token issued in its future; a host clock 30 s fast must not
+    turn every call into a 401."""
+    import time
+
+    from agentcloud.testing import Emulator
+
+    async with Emulator() as emu:
+        vs = VideoSDK(
+            emu.videosdk_api_key,
+            emu.videosdk_secret,
+            base_url=emu.url,
+            now=lambda: time.time() + ahead,
+        )
+        async with vs:
+            assert await vs.deployments.get(emu.videosdk_deployment_id, "v1.0")

@@ -1,0 +1,116 @@
+"""A vendor that ignores paging cannot make a walk loop, repeat items, or cost more than
+what was asked for.
+
+A loopback vendor answers every page request with pages it chooses: two full pages in
+turn (with no total, or a total of a million), an earlier page again in another order, a
+page holding one item a hundred times, a single page of 200,000 items. The walk either
+yields each item once or ends with ResponseDecodeError, in bounded time and memory; with
+``max_items=10`` only ten items are ever built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from agentcloud import ResponseDecodeError, RetryPolicy, VideoSDK
+from agentcloud._convert import WireStructurer
+
+from .support import ScriptedServer
+
+PER_PAGE = 100
+
+
+def session(number: int) -> dict[str, Any]:
+    return {
+        "sessionId": f"s-{number:07d}",
+        "status": "running",
+        "createdAt": "2024-06-01T00:00:00Z",
+    }
+
+
+def pages(choose: Callable[[int], tuple[list[dict[str, Any]], int | None]]) -> ScriptedServer:
+    """A vendor answering page N (1-based) with ``choose(N)``: (items, total or None)."""
+
+    async def respond(request: web.Request) -> web.StreamResponse:
+        number = int(request.query.get("page", "1"))
+        items, total = choose(number)
+        info: dict[str, Any] = {"currentPage": number, "perPage": PER_PAGE}
+        if total is not None:
+            info["totalItems"] = total
+        return web.json_response({"data": items, "pageInfo": info})
+
+    return ScriptedServer(respond)
+
+
+PAGE_A = [session(n) for n in range(PER_PAGE)]
+PAGE_B = [session(n) for n in range(PER_PAGE, 2 * PER_PAGE)]
+PAGE_C = [session(n) for n in range(2 * PER_PAGE, 3 * PER_PAGE)]
+
+HOSTILE: dict[str, Callable[[int], tuple[list[dict[str, Any]], int | None]]] = {
+    "A, B, A, B ... with no total": lambda n: ([PAGE_A, PAGE_B][(n - 1) % 2], None),
+    "A, B, A, B ... of a million": lambda n: ([PAGE_A, PAGE_B][(n - 1) % 2], 1_000_000),
+    "A, B, C, A ...": lambda n: ([PAGE_A, PAGE_B, PAGE_C][(n - 1) % 3], None),
+    "A, B, A reversed ...": lambda n: ([PAGE_A, PAGE_B, PAGE_A[::-1]][(n - 1) % 3], None),
+    "A, B, A rotated by one ...": lambda n: (
+        [PAGE_A, PAGE_B, PAGE_A[1:] + PAGE_A[:1]][(n - 1) % 3],
+        None,
+    ),
+}
+
+
+def client(url: str, **options: Any) -> VideoSDK:
+    return VideoSDK(
+        "vsk_pages_api_key_0123456789",
+        "vsk_pages_secret_0123456789abcdef",
+        base_url=url,
+        retry=RetryPolicy(max_attempts=1),
+        **options,
+    )
+
+
+@pytest.mark.parametrize("shape", list(HOSTILE))
+async def test_a_vendor_ignoring_paging_is_caught(shape: str) -> None:
+    async with pages(HOSTILE[shape]) as server, client(server.url) as vs:
+        seen: list[str] = []
+
+        async def walk() -> None:
+            async for item in vs.sessions.list(per_page=PER_PAGE):
+                seen.append(item.id)
+                assert len(seen) <= 10_000, "the walk goes on and on"
+
+        with pytest.raises(ResponseDecodeError):
+            await walk()
+        assert len(seen) == len(set(seen)), "an item was yielded twice"
+        assert len(server.seen) <= 4
+
+
+async def test_an_item_repeated_within_a_page_is_yielded_once() -> None:
+    def choose(number: int) -> tuple[list[dict[str, Any]], int | None]:
+        return ([session(1)] * PER_PAGE, PER_PAGE) if number == 1 else ([], PER_PAGE)
+
+    async with pages(choose) as server, client(server.url) as vs:
+        ids = [item.id async for item in vs.sessions.list(per_page=PER_PAGE)]
+    assert ids == ["s-0000001"]
+
+
+async def test_max_items_builds_only_what_it_yields(monkeypatch: pytest.MonkeyPatch) -> None:
+    huge = [session(n) for n in range(200_000)]
+    built = [0]
+    structure = WireStructurer.__call__
+
+    def counting(self: Any, wire: Any) -> Any:
+        built[0] += 1
+        return structure(self, wire)
+
+    monkeypatch.setattr(WireStructurer, "__call__", counting)
+    async with (
+        pages(lambda number: (huge, len(huge))) as server,
+        client(server.url, max_response_bytes=64 << 20) as vs,
+    ):
+        ids = [item.id for item in await vs.sessions.list(max_items=10).collect()]
+    assert ids == [f"s-{n:07d}" for n in range(10)]
+    assert built[0] <= 10, f"{built[0]} models built for max_items=10"
