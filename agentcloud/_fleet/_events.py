@@ -228,6 +228,8 @@ class Tail:
                     measured = True
                 reply = await self._read(self._start())
             except FleetUnavailableError as error:
+                if self._core.closed:
+                    return
                 # Iterations learn of it (fleet operations raise); watchers stay pending,
                 # so a wait() falls back on its polling.
                 for subscription in list(self._subscriptions):
@@ -239,10 +241,20 @@ class Tail:
             self._dispatch(reply)
 
     async def _measure_skew(self) -> None:
-        before = _now_ms()
-        seconds, micros = await self._core.call("clock", lambda link: link.commands.time())
-        after = _now_ms()
-        self._core.skew_ms = seconds * 1000.0 + micros / 1000.0 - (before + after) / 2.0
+        """Redis's clock against this machine's: of a few round trips, the quickest says
+        it best (the first may include opening the connection)."""
+
+        async def samples(link: Link) -> list[tuple[float, float]]:
+            found = []
+            for _ in range(3):
+                before = _now_ms()
+                seconds, micros = await link.commands.time()
+                after = _now_ms()
+                found.append((after - before, seconds * 1000.0 + micros / 1000.0 - after))
+            return found
+
+        round_trip, offset = min(await self._core.call("clock", samples))
+        self._core.skew_ms = offset + round_trip / 2.0
 
     def _start(self) -> str:
         """Where the next read starts: after the last entry read, or just before the
