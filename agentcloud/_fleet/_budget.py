@@ -24,7 +24,7 @@ from ._scripts import BUDGET
 __all__ = ["FleetBudget", "LocalBucket"]
 
 #: The most (seconds) a retry waits for the shared bucket's answer.
-BUDGET_TIMEOUT = 0.25
+BUDGET_TIMEOUT = 0.5
 
 
 class LocalBucket:

@@ -13,12 +13,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 
@@ -28,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 REDIS_HOST = "127.0.0.1"
 REDIS_PORT = 6379
 REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
+
+T = TypeVar("T")
 
 
 def redis_answers(host: str = REDIS_HOST, port: int = REDIS_PORT, timeout: float = 1.0) -> bool:
@@ -259,3 +262,37 @@ class Silent:
         assert self._server is not None
         self._server.close()
         await self._server.wait_closed()
+
+
+class LoopThread:
+    """An event loop on a thread of its own, as the sync client runs one."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> LoopThread:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.loop.close()
+
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self.submit(coroutine).result(10)  # type: ignore[no-any-return]
+
+
+async def orphan(client: Any) -> None:
+    """Stops the client's heartbeat and closes it without ending its sessions, as a
+    process that died would."""
+    listener = client._fleet_listener
+    listener._closed = True
+    if listener._task is not None:
+        listener._task.cancel()
+    client._held = type(client._held)()  # forget them: a dead process ends nothing
+    await client.aclose()

@@ -80,7 +80,7 @@ async def test_a_budget_whose_redis_is_down_answers_at_once_from_a_local_bucket(
     assert caplog.text.count("local bucket") == 1  # once, not once per retry
 
 
-async def test_a_budget_whose_redis_hangs_answers_within_a_quarter_second(
+async def test_a_budget_whose_redis_hangs_answers_within_half_a_second(
     namespace: str,
 ) -> None:
     async with (

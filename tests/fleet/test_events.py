@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 import redis.asyncio as aioredis
@@ -22,7 +21,7 @@ from agentcloud.fleet import Fleet
 from agentcloud.models import SessionEvent, SessionEventType, SessionStatus
 from agentcloud.testing import Emulator
 
-from .helpers import REDIS_URL, event, eventually, wipe
+from .helpers import REDIS_URL, LoopThread, event, eventually, wipe
 
 T = TypeVar("T")
 
@@ -238,26 +237,3 @@ async def _registered() -> None:
     """Lets an iteration that was just started run up to its first wait (loop turns)."""
     for _ in range(3):
         await asyncio.sleep(0)
-
-
-class LoopThread:
-    """An event loop on a thread of its own, as the sync client runs one."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def __enter__(self) -> LoopThread:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
-        self.loop.close()
-
-    def submit(self, coroutine: Coroutine[Any, Any, T]) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-
-    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return self.submit(coroutine).result(10)  # type: ignore[no-any-return]

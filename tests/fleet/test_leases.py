@@ -14,7 +14,7 @@ from agentcloud.errors import FleetUnavailableError, InvalidRequestError, Server
 from agentcloud.fleet import Fleet
 from agentcloud.testing import Emulator, FaultKind, FaultPlan
 
-from .helpers import REDIS_URL, eventually
+from .helpers import REDIS_URL, eventually, orphan
 
 END_PATH = "/ai/v1/ai-deployment-sessions/end"
 
@@ -221,7 +221,7 @@ async def test_a_reaper_ends_pipecat_sessions_with_the_agent_of_the_lease(
     session = await holder.sessions.start()
     await eventually(lambda: _present(lease_of(redis, namespace, session.id, "pipecat")))
     _, _, liveness = keys(namespace, session.id, "pipecat")
-    await _orphan(holder)
+    await orphan(holder)
     await redis.delete(liveness)  # as if its TTL ran out
     async with emu.pipecat(agent=None) as reaper:  # no default agent: the lease's is used
         reaped = await fleet.reap({"pipecat": reaper})
@@ -258,20 +258,9 @@ async def _dead_lease(emu: Emulator, fleet: Fleet, namespace: str, redis: aiored
     holder = emu.videosdk(fleet=fleet, end_on_close=True)
     session = await holder.sessions.start(**start_kwargs(emu))
     await eventually(lambda: _present(lease_of(redis, namespace, session.id)))
-    await _orphan(holder)
+    await orphan(holder)
     await redis.delete(keys(namespace, session.id)[2])
     return session.id
-
-
-async def _orphan(client: Any) -> None:
-    """Stops the client's heartbeat and closes it without ending its sessions, as a
-    process that died would."""
-    listener = client._fleet_listener
-    listener._closed = True
-    if listener._task is not None:
-        listener._task.cancel()
-    client._held = type(client._held)()  # forget them: a dead process ends nothing
-    await client.aclose()
 
 
 async def _present(found: Any) -> Any:
