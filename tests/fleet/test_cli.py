@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import select
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -114,3 +119,29 @@ def test_reap_without_redis_says_so_in_one_line_and_exits_6(
     assert err.startswith("agentcloud: FleetUnavailableError")
     assert err.count("\n") == 1
     assert "s3cret" not in err
+
+
+def test_reap_every_keeps_reaping_until_interrupted(
+    served: ThreadedEmulator, namespace: str
+) -> None:
+    emu = served.emu
+    env = {
+        **os.environ,
+        "AGENTCLOUD_REDIS_URL": REDIS_URL,
+        "AGENTCLOUD_FLEET_NAMESPACE": namespace,
+        "AGENTCLOUD_BASE_URL": emu.url,
+    }
+    command = [sys.executable, "-m", "agentcloud", "fleet", "reap", "--every", "0.05"]
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as reaper:
+        assert reaper.stdout is not None
+        for session_id in emu.seed_sessions("videosdk", 2, running=2):
+            dead_lease(namespace, "videosdk", session_id)  # one after the other, while it runs
+            readable, _, _ = select.select([reaper.stdout], [], [], 20)
+            assert readable, "the reaper printed nothing within 20 s"
+            line = json.loads(reaper.stdout.readline())
+            assert (line["session_id"], line["ended"]) == (session_id, True)
+        reaper.send_signal(signal.SIGINT)
+        try:
+            assert reaper.wait(timeout=20) == 130
+        finally:
+            reaper.kill()
