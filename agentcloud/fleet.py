@@ -135,7 +135,8 @@ class Fleet:
     async def seen(self, key: str) -> bool:
         """True when ``key`` (a delivery) was already accepted by any replica within the
         replay window; otherwise records it, in the same atomic step."""
-        check_text("key", key, max_length=100_000)
+        if not isinstance(key, str) or not key:
+            raise InvalidRequestError("key", "must be a non-empty string")
         redis_key = self._core.keys.seen(key)
         created = await self._core.call(
             "replay check",

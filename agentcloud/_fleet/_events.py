@@ -185,6 +185,7 @@ class Tail:
                 del self._watchers[session_id]
 
     def subscribe(self, subscription: Subscription) -> None:
+        subscription.since_ms = _now_ms()  # it hears what is published from now on
         self._subscriptions.add(subscription)
         self._ensure_running()
 

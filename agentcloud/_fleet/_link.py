@@ -79,7 +79,12 @@ class Keys:
 
 def _bounded(text: str) -> str:
     if len(text) <= _MAX_KEY_PART:
-        return text
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: no key redis-py can send
+            pass
+        else:
+            return text
     return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -198,6 +203,10 @@ class Links:
         with self._lock:
             link = self._links.get(loop)
             if link is None:
+                # A link's connections refer to their loop, so a closed loop is never
+                # collected while its link is kept: forget those here.
+                for gone in [known for known in self._links if known.is_closed()]:
+                    del self._links[gone]
                 link = self._links[loop] = Link(self._url, timeout=self._timeout, block=self._block)
             return link
 

@@ -4,6 +4,7 @@ fleet must serve a client there and callers here at the same time."""
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import redis.asyncio as aioredis
 
@@ -42,3 +43,24 @@ async def test_a_client_on_another_loop_leases_spends_and_is_reaped_from_here(
             await eventually(reaped, timeout=5.0, what="the lease expired and reaped")
         assert emu.session_phase("videosdk", session_id).value in ("stopping", "completed")
         await fleet.aclose()  # closes the thread loop's connections there
+
+
+async def test_loops_that_closed_are_forgotten(fleet: Fleet) -> None:
+    """A script may run one asyncio.run after another with one Fleet: the connections of
+    loops that closed are not kept."""
+
+    def one_run(key: str) -> None:
+        asyncio.run(fleet.seen(key))
+
+    for number in range(3):
+        thread = threading.Thread(target=one_run, args=(f"k-{number}",))
+        thread.start()
+        thread.join(10)
+    assert await fleet.seen("k-0") is True  # those runs reached Redis
+    assert len(fleet._core.links._links) <= 2  # this loop's, and at most the last one's
+
+
+async def test_delivery_keys_redis_cannot_spell_are_hashed(fleet: Fleet) -> None:
+    assert await fleet.seen("videosdk:id:\ud800") is False
+    assert await fleet.seen("videosdk:id:\ud800") is True
+    assert await fleet.seen("videosdk:id:\x00\x01") is False
