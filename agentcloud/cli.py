@@ -307,6 +307,9 @@ class _Parser:
             self.owners[("sessions", action)] = _add_provider_options(
                 sub, per_provider, self.chosen
             )
+        from ._fleet._cli import add_fleet_parser
+
+        self.groups["fleet"] = add_fleet_parser(commands, names, _seconds, _EXIT_HELP)
         self._add_commands(commands, names, {"sessions": actions})
         self.parser = parser
 
@@ -640,6 +643,8 @@ async def _run(args: argparse.Namespace, parsed: _Parser, argv: Sequence[str]) -
         from ._emulator_cli import run_emulator_command
 
         return await run_emulator_command(args, sys.stdout)
+    if args.command == "fleet":
+        return await _fleet(args, parsed)
     if args.provider is None:
         raise UsageError(f"choose --provider {'|'.join(parsed.specs)} (or set {PROVIDER_ENV})")
     spec = parsed.specs[args.provider]
@@ -654,6 +659,22 @@ async def _run(args: argparse.Namespace, parsed: _Parser, argv: Sequence[str]) -
         raise UsageError(f"{args.provider} has no '{args.command}' command")
     out = Output(sys.stdout, format=args.format, single=False)
     return await _provider_command(args, spec, out)
+
+
+async def _fleet(args: argparse.Namespace, parsed: _Parser) -> int:
+    from ._fleet._cli import run_fleet_command
+
+    out = Output(sys.stdout, format="jsonl", single=False)
+
+    def client_of(provider: str) -> Any:
+        chosen = argparse.Namespace(**{**vars(args), "provider": provider})
+        return _client(chosen, parsed.specs[provider], per_call_timeout=True)
+
+    def emit(item: dict[str, Any]) -> None:
+        out.item(item)
+        out.flush()
+
+    return await run_fleet_command(args, tuple(parsed.specs), client_of, emit)
 
 
 def _quiet_broken_pipe() -> NoReturn:

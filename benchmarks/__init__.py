@@ -25,5 +25,8 @@ Methodology
 
 Figures: 1 sequential gets; 2 streaming a long listing; 3 concurrent pages under latency;
 4 peak memory of a 10x longer stream; 5 Pipecat starts against the official
-``pipecatcloud``; 6 import time; 7 concurrent gets on one client, and its connections.
+``pipecatcloud``; 6 import time; 7 concurrent gets on one client, and its connections;
+8 a webhook on one replica to a waiter on another, through the fleet's Redis (p50, p99);
+9 the reaper ending the sessions of a killed holder. Figures 8 and 9 need a Redis server
+(``AGENTCLOUD_REDIS_URL``, default redis://127.0.0.1:6379/0).
 """

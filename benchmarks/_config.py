@@ -29,6 +29,11 @@ class Sizes:
     import_runs: int
     #: 7: concurrent sessions.get on one client
     concurrent_gets: int
+    #: 8: webhooks sent from one replica to a waiter on another
+    fleet_events: int
+    #: 9: sessions a killed holder leaves to the reaper, and their lease TTL (seconds)
+    reaped_sessions: int
+    reap_lease_ttl: float
 
 
 FULL = Sizes(
@@ -45,6 +50,9 @@ FULL = Sizes(
     start_concurrency=50,
     import_runs=30,
     concurrent_gets=1000,
+    fleet_events=1000,
+    reaped_sessions=200,
+    reap_lease_ttl=3.0,
 )
 
 QUICK = Sizes(
@@ -61,4 +69,7 @@ QUICK = Sizes(
     start_concurrency=10,
     import_runs=3,
     concurrent_gets=100,
+    fleet_events=50,
+    reaped_sessions=20,
+    reap_lease_ttl=1.0,
 )

@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 
 from ._config import Sizes
+from ._fleet import figure_8, figure_9
 from ._imports import figure_6
 from ._memory import figure_4
 from ._pipecat import figure_5, official_available
@@ -26,6 +27,8 @@ FIGURES: dict[int, Figure] = {
     5: figure_5,
     6: figure_6,
     7: figure_7,
+    8: figure_8,
+    9: figure_9,
 }
 
 
