@@ -38,27 +38,27 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from .._checks import check_json_object, check_text, credential, path_segment
-from .._client import BaseClient, ClientOptions
-from .._commands import Option, ProviderCLI, UsageError, key_value
-from .._convert import WireStructurer, expect_object, make_converter, set_derived
-from .._resource import Listing, Resource, SessionsResource
-from .._sessions import Inconclusive, SessionStart, StartPlan
-from .._transport import (
+from ..._checks import check_json_object, check_text, credential, path_segment
+from ..._client import BaseClient, ClientOptions
+from ..._commands import Option, ProviderCLI, UsageError, key_value
+from ..._convert import WireStructurer, expect_object, make_converter, set_derived
+from ..._resource import Listing, Resource, SessionsResource
+from ..._sessions import Inconclusive, SessionStart, StartPlan
+from ..._transport import (
     ErrorFields,
     Reply,
     RetryMode,
     default_error_fields,
 )
-from ..errors import (
+from ...errors import (
     InvalidRequestError,
     NotFoundError,
     ResponseDecodeError,
     WebhookVerificationError,
 )
-from ..models import Model, Session, SessionEvent, SessionEventType, SessionStatus
-from ..pagination import MAX_PER_PAGE, PageNumbers, Pager
-from ..webhooks import KeyMaterial, json_body
+from ...models import Model, Session, SessionEvent, SessionEventType, SessionStatus
+from ...pagination import MAX_PER_PAGE, PageNumbers, Pager
+from ...webhooks import KeyMaterial, json_body
 
 __all__ = [
     "CLI",
