@@ -640,23 +640,34 @@ class RuntimeSessions(Resource):
         policy = self._client._retry
         give_up = None if limit is None or limit == math.inf else policy.clock() + limit
         label = f"the call's {limit:g}s" if give_up is not None else ""
+        looked = False
         while True:
-            found = await within_deadline(
-                give_up, self._newest_in_room(deployment_id, room, agent, after), label=label
-            )
+            try:
+                found = await within_deadline(
+                    give_up, self._newest_in_room(deployment_id, room, agent, after), label=label
+                )
+            except RequestTimeoutError as error:
+                if not looked or give_up is None or policy.clock() < give_up:
+                    raise
+                raise self._not_found_in(deployment_id, room, label) from error
+            looked = True
             if found is not None:
                 return found
             pause = interval
             if give_up is not None:
                 left = give_up - policy.clock()
                 if left <= 0:
-                    raise RequestTimeoutError(
-                        f"runtime.sessions.find: no session of deployment {deployment_id} in "
-                        f"room {room} within {label}"
-                    )
+                    raise self._not_found_in(deployment_id, room, label)
                 pause = min(interval, left)
             await policy.sleep(pause)
             interval = min(interval * 1.5, ceiling)
+
+    @staticmethod
+    def _not_found_in(deployment_id: str, room_id: str, label: str) -> RequestTimeoutError:
+        return RequestTimeoutError(
+            f"runtime.sessions.find: no session of deployment {deployment_id} in room "
+            f"{room_id} within {label}"
+        )
 
     async def _newest_in_room(
         self, deployment_id: str, room_id: str, agent_id: str | None, since: datetime | None
