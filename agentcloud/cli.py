@@ -393,6 +393,9 @@ class Output:
             format = ("json" if single else "table") if self.tty else "jsonl"
         self.format = format
         self._listing = not single
+        # A command may print one value where a listing could have been (a provider's
+        # command): then there is no list to print at the end.
+        self._single_written = False
         self._buffered: list[Any] = []
         self._header_written = False
         self._redact = redact
@@ -413,6 +416,7 @@ class Output:
 
     def single(self, item: Any) -> None:
         if self.format == "json":
+            self._single_written = True
             indent = 2 if self.tty else None
             self._write(json.dumps(item, indent=indent))
         elif isinstance(item, dict):
@@ -424,7 +428,7 @@ class Output:
         self.stream.flush()
 
     def finish(self) -> None:
-        if self.format == "json" and self._listing:
+        if self.format == "json" and self._listing and not self._single_written:
             indent = 2 if self.tty else None
             self._write(json.dumps(self._buffered, indent=indent))
         self.stream.flush()
