@@ -157,3 +157,16 @@ def test_help_names_the_runtime_commands(capsys: pytest.CaptureFixture[str]) -> 
     out = capsys.readouterr().out
     for action in ("dispatch", "sessions", "end", "logs"):
         assert action in out
+
+
+async def test_the_demo_shows_the_agent_runtime() -> None:
+    import io
+
+    from agentcloud._demo import run_demo
+
+    out = io.StringIO()
+    assert await run_demo(out) == 0
+    text = out.getvalue()
+    assert "vendor says 'assigned'" in text
+    assert "on leaving the block" in text
+    assert "log       info: Agent session ended" in text
