@@ -30,6 +30,8 @@ from collections.abc import Callable, Sequence
 from typing import IO, Any, NoReturn
 
 from ._commands import Command, Option, ProviderCLI, UsageError
+from ._commands import positive_int as _positive_int
+from ._commands import seconds as _seconds
 from ._redact import printable, redact_known
 from ._version import __version__
 from .errors import (
@@ -143,26 +145,6 @@ def _command_options(spec: ProviderCLI, command: Command) -> tuple[Option, ...]:
 
 
 # --- argument parsing ---------------------------------------------------------------------
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
-    return value
 
 
 def _credentials_help(specs: dict[str, ProviderCLI]) -> str:

@@ -308,22 +308,28 @@ async def test_a_dispatch_answer_without_data_is_a_decode_error_that_is_looked_u
 
 
 @pytest.mark.parametrize(
-    ("session", "ours"),
+    ("started", "ended", "other", "ours"),
     [
-        ({"start": ago(-2), "end": None}, True),  # began after the attempt
-        ({"start": ago(-2), "end": ago(-3)}, True),  # and already ended: still ours
-        ({"start": ago(120), "end": None}, True),  # running, within the skew allowance
-        ({"start": ago(120), "end": ago(60)}, False),  # ended, began before the attempt
-        ({"start": ago(900), "end": None}, False),  # running since long before
-        ({"start": ago(-2), "end": None, "agentId": "someone-else"}, False),
-        ({"start": ago(-2), "end": None, "roomId": "other-room"}, False),  # filter ignored
+        (-2, None, {}, True),  # began after the attempt
+        (-2, -3, {}, True),  # and already ended: still ours
+        (120, None, {}, True),  # running, within the skew allowance
+        (120, 60, {}, False),  # ended, began before the attempt
+        (900, None, {}, False),  # running since long before
+        (-2, None, {"agentId": "someone-else"}, False),
+        (-2, None, {"roomId": "other-room"}, False),  # the listing ignored the filter
     ],
 )
 async def test_in_a_room_the_caller_named_only_a_session_of_the_attempt_is_ours(
-    client: VideoSDK, mocked: Any, session: dict[str, Any], ours: bool
+    client: VideoSDK,
+    mocked: Any,
+    started: float,
+    ended: float | None,
+    other: dict[str, Any],
+    ours: bool,
 ) -> None:
     """After a 5xx: a session there is the dispatch's (returned); none there proves the
-    dispatch made nothing (sent again)."""
+    dispatch made nothing (sent again). Times are seconds before now (negative: after)."""
+    session = {"start": ago(started), "end": None if ended is None else ago(ended), **other}
     mocked.post(DISPATCH, status=500, payload={"message": "Internal server error"})
     mocked.get(
         DEPLOYMENT_SESSIONS, payload={"sessions": [{**listed("s-1", room="r-1"), **session}]}

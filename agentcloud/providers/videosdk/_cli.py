@@ -7,11 +7,20 @@ shell. The agent and the deployment default to ``VIDEOSDK_AGENT_ID`` and
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Mapping
 from typing import Any
 
-from ..._commands import Command, Emit, Option, ProviderCLI, UsageError, key_value, timestamp
+from ..._commands import (
+    Command,
+    Emit,
+    Option,
+    ProviderCLI,
+    UsageError,
+    key_value,
+    positive_int,
+    seconds,
+    timestamp,
+)
 from ._base import WEBHOOK_EVENTS, Webhook
 
 __all__ = ["CLI"]
@@ -36,26 +45,6 @@ def _start_kwargs(values: dict[str, Any]) -> dict[str, Any]:
     elif values.get("event"):
         raise UsageError("--event needs --webhook")
     return kwargs
-
-
-def _whole(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
-    return value
 
 
 def _needed(values: Mapping[str, Any], name: str, usage: str) -> Any:
@@ -142,8 +131,8 @@ _DEPLOYMENT = Option(
 _ORDER = Option(
     flag="--order", help="newest first (desc, the default) or oldest", choices=("asc", "desc")
 )
-_LIMIT = Option(flag="--limit", help="stop after N", parse=_whole, metavar="N")
-_PER_PAGE = Option(flag="--per-page", help="page size", parse=_whole, metavar="N")
+_LIMIT = Option(flag="--limit", help="stop after N", parse=positive_int, metavar="N")
+_PER_PAGE = Option(flag="--per-page", help="page size", parse=positive_int, metavar="N")
 
 
 def _filter(name: str, what: str) -> Option:
@@ -201,7 +190,7 @@ CLI = ProviderCLI(
                 Option(
                     flag="--wait-for-capacity",
                     help="seconds to keep trying while no worker is free",
-                    parse=_seconds,
+                    parse=seconds,
                     metavar="SECONDS",
                 ),
             ),

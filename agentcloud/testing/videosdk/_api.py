@@ -106,17 +106,24 @@ def _webhook(
     return WebhookSubscription(endpoint=endpoint, events=tuple(events))
 
 
+def _page_info_envelope(total: int, page: int, per_page: int) -> dict[str, Any]:
+    return {"pageInfo": page_info(total, page, per_page)}
+
+
 def _page_of(
-    request: web.Request, listing: Sequence[_Item], view: Callable[[_Item], dict[str, Any]]
+    request: web.Request,
+    listing: Sequence[_Item],
+    view: Callable[[_Item], dict[str, Any]],
+    *,
+    items: str = "data",
+    paging: Callable[[int, int, int], dict[str, Any]] = _page_info_envelope,
 ) -> web.Response:
-    """One page of a page/perPage listing in VideoSDK's {data, pageInfo} envelope."""
+    """One page of a page/perPage listing: its ``items`` beside the fields ``paging(total,
+    page, per_page)`` gives (by default VideoSDK's {data, pageInfo} envelope)."""
     page, per_page = _paging(request)
     chunk = listing[(page - 1) * per_page : page * per_page]
     return json_response(
-        {
-            "data": [view(item) for item in chunk],
-            "pageInfo": page_info(len(listing), page, per_page),
-        }
+        {items: [view(item) for item in chunk], **paging(len(listing), page, per_page)}
     )
 
 

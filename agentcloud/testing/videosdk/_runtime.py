@@ -386,4 +386,3 @@ class AgentRuntime:
 def newest_first_key(session: RuntimeSessionRecord) -> tuple[float, int]:
     """The newer of two sessions sorts higher."""
     return (session.timeline.created_at, session.sequence)
-

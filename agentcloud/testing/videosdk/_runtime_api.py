@@ -17,7 +17,14 @@ from aiohttp import web
 
 from .._json import json_response
 from .._world import Refusal
-from ._api import _json_object, _optional_object, _paging, _required_string, _webhook, authorize
+from ._api import (
+    _json_object,
+    _optional_object,
+    _page_of,
+    _required_string,
+    _webhook,
+    authorize,
+)
 from ._runtime import LOG_WINDOW
 from ._runtime_records import (
     ConsoleLog,
@@ -165,10 +172,10 @@ class RuntimeApi:
         listing: Sequence[_Item],
         view: Callable[[_Item], dict[str, Any]],
     ) -> web.Response:
-        page, per_page = _paging(request)
-        chunk = listing[(page - 1) * per_page : page * per_page]
-        envelope = paging_envelope(self._world.runtime_paging, len(listing), page, per_page)
-        return json_response({key: [view(item) for item in chunk], **envelope})
+        def paging(total: int, page: int, per_page: int) -> dict[str, Any]:
+            return paging_envelope(self._world.runtime_paging, total, page, per_page)
+
+        return _page_of(request, listing, view, items=key, paging=paging)
 
     def _deployment(self, deployment_id: str) -> EmulatedAgentDeployment:
         deployment = self._runtime.deployments.get(deployment_id)

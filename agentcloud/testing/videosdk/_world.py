@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import jwt
@@ -258,27 +258,12 @@ class VideoSDKWorld:
         `registered`, `lifecycle` or `fail_sessions` at any time."""
         return self.runtime.agents[agent_id]
 
-    def add_agent(
-        self,
-        *,
-        name: str,
-        workers: int = 10,
-        registered: bool = True,
-        deployed: bool = True,
-        lifecycle: Lifecycle | None = None,
-        fail_sessions: bool = False,
-    ) -> EmulatedAgent:
-        """Add a runtime agent with `workers` workers; `deployed` (the default) gives it a
-        deployment and an active version (see `runtime.deployments_of`), else it is a
-        self-hosted agent whose sessions no deployment lists."""
-        return self.runtime.add_agent(
-            name=name,
-            workers=workers,
-            registered=registered,
-            deployed=deployed,
-            lifecycle=lifecycle,
-            fail_sessions=fail_sessions,
-        )
+    @property
+    def add_agent(self) -> Callable[..., EmulatedAgent]:
+        """`runtime.add_agent`: add a runtime agent with `workers` workers; `deployed` (the
+        default) gives it a deployment and an active version, else it is a self-hosted
+        agent whose sessions no deployment lists."""
+        return self.runtime.add_agent
 
     def room(self, room_id: str) -> EmulatedRoom:
         """The room with that id or custom id (KeyError if none)."""
@@ -287,9 +272,11 @@ class VideoSDKWorld:
             raise KeyError(room_id)
         return room
 
-    def add_room(self, *, custom_room_id: str | None = None) -> EmulatedRoom:
-        """Add a room (the room already holding `custom_room_id`, if one does)."""
-        return self.runtime.add_room(custom_room_id=custom_room_id)
+    @property
+    def add_room(self) -> Callable[..., EmulatedRoom]:
+        """`runtime.add_room`: add a room (the room already holding `custom_room_id`, if
+        one does)."""
+        return self.runtime.add_room
 
     def runtime_session(self, session_id: str) -> RuntimeSessionRecord:
         """The runtime session with that id (KeyError if none), its timeline brought up to
