@@ -21,7 +21,8 @@ SDK (``@videosdk.live/server-sdk`` 0.1.1) does:
   from either envelope the Node SDK knows (``pageInfo.total``, ``pagination.total``) and
   VideoSDK's older ``pageInfo.totalItems``. Where an answer carries none, the walk goes on
   to a short or empty page (the Node SDK stops after the first page then; that would cut
-  listings short);
+  listings short). The Node SDK has no call for a deployment's session listing; it is
+  read by the same rules;
 - a dispatch sends the room as both ``meetingId`` and ``roomId``; an end sends ``roomId``
   and ``vsdkForceKill`` (only when forced); a room session's ``status`` is ``ongoing`` or
   ``ended``, else derived from ``end``; a container image given as text becomes
@@ -31,7 +32,8 @@ SDK (``@videosdk.live/server-sdk`` 0.1.1) does:
   not found, 409 conflict, 429 rate limit). The dispatch refusals VideoSDK documents by
   message, whatever their status: "No workers available" and "No Workers Registered" are
   :class:`~agentcloud.AgentAtCapacityError` (no worker can take the job: nothing was
-  dispatched), "Agent Not Deployed" is :class:`~agentcloud.NotFoundError`;
+  dispatched), "Agent Not Deployed" is :class:`~agentcloud.NotFoundError` (their status
+  is not documented; a 5xx carrying one of them is not taken for an ambiguous failure);
 - the answers of ``PUT /deployments/{id}/update`` and ``PUT /versions/{id}`` are
   ``{message}``, so ``update`` reads the object back; answers that carry the object (bare
   or in ``data``) are read as they are;
@@ -45,9 +47,13 @@ reconciler looks for the agent's session in that room in the deployment's sessio
 (the ``deployment_id`` given, else every deployment of the agent). In a room the dispatch
 created, any session of the agent is the dispatch's; in a room the caller named, a running
 session that started at most five minutes before the attempt, or any that started after
-it. None there after a 5xx means none was started, and the dispatch is tried again.
-A :class:`Dispatch` is the start of the room's agent session: it is held (and ended, under
-``async with`` or ``end_on_close``) by its room, since an end is by room.
+it (VideoSDK's clock is compared with ours there). None there after a 5xx of VideoSDK's
+own or a reset means none was started, and the dispatch is tried again; after a timeout
+or a gateway's 504 the session may yet appear, so the outcome is
+:class:`~agentcloud.StartOutcomeUnknownError` (its ``marker`` the room), as it is for an
+agent with no deployment to look in (a self-hosted one: pass ``deployment_id=`` when
+there is one). A :class:`Dispatch` is the start of the room's agent session: it is held
+(and ended, under ``async with`` or ``end_on_close``) by its room, since an end is by room.
 """
 
 from ._base import (
