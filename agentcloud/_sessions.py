@@ -159,9 +159,11 @@ class Inconclusive(Exception):
 class Reconciler(Protocol[S_co]):
     """Looks a start up by its marker after an ambiguous failure (a provider supplies it).
 
-    ``find`` returns the session the start made, None when it proves there is none (the
-    listing reaches back past ``since``, the time the attempt was sent), or raises
-    :class:`Inconclusive` (or an AgentCloudError) when it cannot tell.
+    The marker is whatever key the provider finds its starts by: a value it sent in the
+    start's metadata, or the room a start went into. ``find`` returns the session the
+    start made, None when it proves there is none (the listing reaches back past
+    ``since``, the time the attempt was sent), or raises :class:`Inconclusive` (or an
+    AgentCloudError) when it cannot tell.
     """
 
     async def find(self, marker: str, *, since: datetime) -> S_co | None: ...
@@ -334,11 +336,14 @@ class SessionStart(Generic[S]):
         *,
         held: HeldSessions | None = None,
         track: Callable[[asyncio.Task[Any]], None] | None = None,
+        what: str = "sessions.start(...)",
     ) -> None:
         self._start = start
         self._end = end
         self._held = held
         self._track = track
+        # The call that made the handle, for its warnings (a start may be named otherwise).
+        self._what = what
         self._session: S | None = None
         self._used = False
 
@@ -347,7 +352,7 @@ class SessionStart(Generic[S]):
             import warnings
 
             warnings.warn(
-                "a sessions.start(...) handle was never awaited or entered with async with; "
+                f"a {self._what} handle was never awaited or entered with async with; "
                 "no session was started",
                 RuntimeWarning,
                 stacklevel=2,
@@ -355,7 +360,7 @@ class SessionStart(Generic[S]):
 
     def _claim(self) -> None:
         if self._used:
-            raise RuntimeError("a sessions.start(...) handle can be used only once")
+            raise RuntimeError(f"a {self._what} handle can be used only once")
         self._used = True
 
     def _begin(self, *, managed: bool) -> asyncio.Task[S]:

@@ -31,6 +31,8 @@ from collections.abc import Callable, Sequence
 from typing import IO, Any, NoReturn
 
 from ._commands import Command, Option, ProviderCLI, UsageError
+from ._commands import positive_int as _positive_int
+from ._commands import seconds as _seconds
 from ._redact import printable, redact_known
 from ._version import __version__
 from .errors import (
@@ -145,26 +147,6 @@ def _command_options(spec: ProviderCLI, command: Command) -> tuple[Option, ...]:
 
 
 # --- argument parsing ---------------------------------------------------------------------
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
-    return value
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -444,6 +426,9 @@ class Output:
             format = ("json" if single else "table") if self.tty else "jsonl"
         self.format = format
         self._listing = not single
+        # A command may print one value where a listing could have been (a provider's
+        # command): then there is no list to print at the end.
+        self._single_written = False
         self._buffered: list[Any] = []
         self._header_written = False
         self._redact = redact
@@ -464,6 +449,7 @@ class Output:
 
     def single(self, item: Any) -> None:
         if self.format == "json":
+            self._single_written = True
             indent = 2 if self.tty else None
             self._write(json.dumps(item, indent=indent))
         elif isinstance(item, dict):
@@ -475,7 +461,7 @@ class Output:
         self.stream.flush()
 
     def finish(self) -> None:
-        if self.format == "json" and self._listing:
+        if self.format == "json" and self._listing and not self._single_written:
             indent = 2 if self.tty else None
             self._write(json.dumps(self._buffered, indent=indent))
         self.stream.flush()

@@ -14,13 +14,29 @@ from .pipecat import (
     ResourceMetrics,
     ResourceSample,
 )
-from .videosdk import WEBHOOK_EVENTS, Deployment, VideoSDK, VideoSDKSession, Webhook
+from .videosdk import (
+    RUNTIME_WEBHOOK_EVENTS,
+    WEBHOOK_EVENTS,
+    AgentDeployment,
+    AgentVersion,
+    Deployment,
+    Dispatch,
+    Room,
+    RuntimeSession,
+    VideoSDK,
+    VideoSDKSession,
+    Webhook,
+)
 
 __all__ = [
+    "RUNTIME_WEBHOOK_EVENTS",
     "WEBHOOK_EVENTS",
     "Agent",
+    "AgentDeployment",
+    "AgentVersion",
     "Connection",
     "Deployment",
+    "Dispatch",
     "LiveKitCloud",
     "LiveKitJob",
     "LiveKitRoom",
@@ -30,6 +46,8 @@ __all__ = [
     "PipecatSession",
     "ResourceMetrics",
     "ResourceSample",
+    "Room",
+    "RuntimeSession",
     "VideoSDK",
     "VideoSDKSession",
     "Webhook",

@@ -403,8 +403,10 @@ def test_emulator_command_serves_and_prints_credentials() -> None:
         assert process.stdout is not None
         printed: dict[str, str] = {}
         url = ""
-        for _ in range(8):
+        for _ in range(64):  # the announcement ends with its "# try:" hint
             line = process.stdout.readline().strip()
+            if line.startswith("# try") or not line:
+                break
             if line.startswith("agentcloud emulator listening at "):
                 url = line.rsplit(" ", 1)[1]
             elif line.startswith("export "):

@@ -324,7 +324,7 @@ async def test_a_start_handle_that_is_never_used_warns() -> None:
 def test_a_clients_public_attributes_are_its_resources() -> None:
     vs = VideoSDK(API_KEY, SECRET)
     public = {name for name in vars(vs) if not name.startswith("_")}
-    assert public == {"base_url", "sessions", "deployments"}
+    assert public == {"base_url", "sessions", "deployments", "runtime", "rooms"}
     for gone in ("authorization", "send", "pager", "held", "retry", "end_on_close"):
         assert not hasattr(vs, gone), gone
     assert "sessions" in (VideoSDK.__doc__ or "")
@@ -341,7 +341,7 @@ def test_connect_is_typed_per_provider(tmp_path: Any) -> None:
         "reveal_type(agentcloud.connect('pipecat'))\n"
     )
     out, _, _ = api.run(["--strict", "--no-incremental", str(sample)])
-    assert 'Revealed type is "agentcloud.providers.videosdk.VideoSDK"' in out
+    assert 'Revealed type is "agentcloud.providers.videosdk._client.VideoSDK"' in out
     assert 'Revealed type is "agentcloud.providers.pipecat.PipecatCloud"' in out
 
 

@@ -82,7 +82,9 @@ def _optional_object(body: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
-def _webhook(body: dict[str, Any]) -> WebhookSubscription | None:
+def _webhook(
+    body: dict[str, Any], allowed: tuple[str, ...] = VIDEOSDK_WEBHOOK_EVENTS
+) -> WebhookSubscription | None:
     value = body.get("webhook")
     if value is None:
         return None
@@ -94,28 +96,57 @@ def _webhook(body: dict[str, Any]) -> WebhookSubscription | None:
     events = value.get("events", [])
     if not isinstance(events, list) or not all(isinstance(event, str) for event in events):
         raise Refusal(400, '"webhook.events" must be a list of event names')
-    unknown = [event for event in events if event not in VIDEOSDK_WEBHOOK_EVENTS]
+    unknown = [event for event in events if event not in allowed]
     if unknown:
         raise Refusal(
             400,
             f"Invalid webhook event: {unknown[0]}",
-            details={"allowedEvents": list(VIDEOSDK_WEBHOOK_EVENTS)},
+            details={"allowedEvents": list(allowed)},
         )
     return WebhookSubscription(endpoint=endpoint, events=tuple(events))
 
 
+def _page_info_envelope(total: int, page: int, per_page: int) -> dict[str, Any]:
+    return {"pageInfo": page_info(total, page, per_page)}
+
+
 def _page_of(
-    request: web.Request, listing: Sequence[_Item], view: Callable[[_Item], dict[str, Any]]
+    request: web.Request,
+    listing: Sequence[_Item],
+    view: Callable[[_Item], dict[str, Any]],
+    *,
+    items: str = "data",
+    paging: Callable[[int, int, int], dict[str, Any]] = _page_info_envelope,
 ) -> web.Response:
-    """One page of a page/perPage listing in VideoSDK's {data, pageInfo} envelope."""
+    """One page of a page/perPage listing: its ``items`` beside the fields ``paging(total,
+    page, per_page)`` gives (by default VideoSDK's {data, pageInfo} envelope)."""
     page, per_page = _paging(request)
     chunk = listing[(page - 1) * per_page : page * per_page]
     return json_response(
-        {
-            "data": [view(item) for item in chunk],
-            "pageInfo": page_info(len(listing), page, per_page),
-        }
+        {items: [view(item) for item in chunk], **paging(len(listing), page, per_page)}
     )
+
+
+def authorize(request: web.Request, *, api_key: str, secret: str) -> None:
+    """Refuse with 401 unless the request carries a valid server token, as VideoSDK does."""
+    token = request.headers.get("Authorization", "").strip()
+    if not token:
+        raise Refusal(401, "Unauthorized: no authorization token was provided")
+    if " " in token:
+        raise Refusal(
+            401, "Unauthorized: send the token itself, without a prefix such as 'Bearer '"
+        )
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS256"])
+    except jwt.ExpiredSignatureError:
+        raise Refusal(401, "Unauthorized: token expired") from None
+    except jwt.InvalidTokenError:
+        raise Refusal(401, "Unauthorized: invalid token") from None
+    if claims.get("apikey") != api_key:
+        raise Refusal(401, "Unauthorized: invalid apikey")
+    roles = claims.get("roles")
+    if not isinstance(roles, list) or _SERVER_ROLE not in roles:
+        raise Refusal(401, "Unauthorized: the token lacks the 'crawler' role")
 
 
 class VideoSDKApi:
@@ -137,25 +168,7 @@ class VideoSDKApi:
         ]
 
     def _authorize(self, request: web.Request) -> None:
-        """Refuse with 401 unless the request carries a valid server token, as VideoSDK does."""
-        token = request.headers.get("Authorization", "").strip()
-        if not token:
-            raise Refusal(401, "Unauthorized: no authorization token was provided")
-        if " " in token:
-            raise Refusal(
-                401, "Unauthorized: send the token itself, without a prefix such as 'Bearer '"
-            )
-        try:
-            claims = jwt.decode(token, self._world.secret, algorithms=["HS256"])
-        except jwt.ExpiredSignatureError:
-            raise Refusal(401, "Unauthorized: token expired") from None
-        except jwt.InvalidTokenError:
-            raise Refusal(401, "Unauthorized: invalid token") from None
-        if claims.get("apikey") != self._world.api_key:
-            raise Refusal(401, "Unauthorized: invalid apikey")
-        roles = claims.get("roles")
-        if not isinstance(roles, list) or _SERVER_ROLE not in roles:
-            raise Refusal(401, "Unauthorized: the token lacks the 'crawler' role")
+        authorize(request, api_key=self._world.api_key, secret=self._world.secret)
 
     def _session(self, session_id: str) -> VideoSDKSessionRecord:
         session = self._world.sessions.get(session_id)

@@ -1,11 +1,12 @@
-"""VideoSDK's scene of ``agentcloud demo``: start, wait, list, get, end, with webhooks."""
+"""VideoSDK's scene of ``agentcloud demo``: start, wait, list, get, end, with webhooks;
+then the agent runtime: dispatch into a room, wait, end on leaving the block, logs."""
 
 from __future__ import annotations
 
 from typing import IO
 
 from agentcloud.models import SessionStatus
-from agentcloud.providers.videosdk import Webhook
+from agentcloud.providers.videosdk import VideoSDK, Webhook
 from agentcloud.webhooks import WebhookReceiver
 
 from .._emulator import Emulator
@@ -52,3 +53,25 @@ async def demo(emu: Emulator, out: IO[str]) -> None:
             except TimeoutError:
                 break
             line(out, f"webhook   {event.name} (signature verified)")
+        await runtime_scene(emu, vs, out)
+
+
+async def runtime_scene(emu: Emulator, vs: VideoSDK, out: IO[str]) -> None:
+    """An agent dispatched into a new room, ended by leaving ``async with``; its logs."""
+    deployment = emu.videosdk_runtime_deployment_id
+    line(out, "agent runtime:")
+    async with vs.runtime.dispatch(
+        agent_id=emu.videosdk_agent_id, deployment_id=deployment, metadata={"user": "42"}
+    ) as dispatched:
+        line(
+            out,
+            f"dispatched into room {dispatched.room_id} [vendor says {dispatched.raw_status!r}]",
+        )
+        session = await vs.runtime.sessions.wait(
+            deployment, room_id=dispatched.room_id, until="running", timeout=30
+        )
+        line(out, f"running   {brief(session)}")
+    ended = await vs.runtime.sessions.get(deployment, session.id)
+    line(out, f"ended     {brief(ended)} on leaving the block")
+    async for entry in vs.runtime.logs(deployment, session_id=session.id, order="asc"):
+        line(out, f"log       {entry.level}: {entry.message}")

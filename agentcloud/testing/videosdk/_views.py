@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .._lifecycle import Timeline
 from .._timestamps import iso_millis
 from ._records import EmulatedDeployment, VideoSDKSessionRecord
 
@@ -21,6 +22,7 @@ __all__ = [
     "listed_deployment_view",
     "listed_view",
     "page_info",
+    "session_end",
     "started_view",
 ]
 
@@ -30,9 +32,9 @@ def page_info(total: int, page: int, per_page: int) -> dict[str, int]:
     return {"totalItems": total, "currentPage": page, "perPage": per_page, "total": total}
 
 
-def _session_end(session: VideoSDKSessionRecord) -> float | None:
-    # A stopped session ended when it stopped running; a failed one when it failed.
-    timeline = session.timeline
+def session_end(timeline: Timeline) -> float | None:
+    """When a session ended, as VideoSDK reports it: a stopped one when it stopped running,
+    a failed one when it failed; None while it runs."""
     return timeline.stopping_at if timeline.stopping_at is not None else timeline.ended_at
 
 
@@ -47,7 +49,7 @@ def _session_core(session: VideoSDKSessionRecord) -> dict[str, Any]:
 
 
 def _end_and_duration(session: VideoSDKSessionRecord) -> dict[str, Any]:
-    end = _session_end(session)
+    end = session_end(session.timeline)
     if end is None:
         return {"end": None, "duration": None}
     return {

@@ -2,7 +2,9 @@
 
 Delivered as a POST of `{"webhookType": EVENT, "data": {"sessionId": ...}}` with header
 `videosdk-signature`: the base64 RSA-SHA256 (PKCS#1 v1.5) signature of the raw body,
-verifiable with the key served at /v2/public/rsa-public-key.
+verifiable with the key served at /v2/public/rsa-public-key. The agent runtime's
+`agent-session-*` events carry the room too, as `data.meetingId`, as VideoSDK's room
+events do.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from .._lifecycle import Phase
 
 __all__ = [
+    "RUNTIME_WEBHOOK_EVENTS",
     "SIGNATURE_HEADER",
     "VIDEOSDK_WEBHOOK_EVENTS",
     "WebhookSigner",
     "webhook_body",
+    "runtime_event_for",
     "webhook_event_for",
 ]
 
@@ -31,7 +35,15 @@ VIDEOSDK_WEBHOOK_EVENTS = (
     "ai-deployment-session-stopped",
     "ai-deployment-session-failed",
 )
+RUNTIME_WEBHOOK_EVENTS = (
+    "agent-session-starting",
+    "agent-session-started",
+    "agent-session-stopping",
+    "agent-session-stopped",
+    "agent-session-failed",
+)
 _EVENT_OF_PHASE = dict(zip(Phase, VIDEOSDK_WEBHOOK_EVENTS, strict=True))
+_RUNTIME_EVENT_OF_PHASE = dict(zip(Phase, RUNTIME_WEBHOOK_EVENTS, strict=True))
 
 
 def webhook_event_for(phase: Phase) -> str:
@@ -39,8 +51,16 @@ def webhook_event_for(phase: Phase) -> str:
     return _EVENT_OF_PHASE[phase]
 
 
-def webhook_body(event: str, session_id: str) -> bytes:
-    payload = {"webhookType": event, "data": {"sessionId": session_id}}
+def runtime_event_for(phase: Phase) -> str:
+    """The webhook event announcing that an agent's session in a room entered `phase`."""
+    return _RUNTIME_EVENT_OF_PHASE[phase]
+
+
+def webhook_body(event: str, session_id: str, room_id: str | None = None) -> bytes:
+    data = {"sessionId": session_id}
+    if room_id is not None:
+        data["meetingId"] = room_id
+    payload = {"webhookType": event, "data": data}
     return json.dumps(payload, separators=(",", ":")).encode()
 
 

@@ -1,4 +1,4 @@
-"""VideoSDK Agent Cloud: deployment sessions, deployments and session webhooks.
+"""VideoSDK Agent Cloud: deployment sessions, deployments, credentials and webhooks.
 
 Wire facts (see the vendor pages): the JWT goes in ``Authorization`` with no prefix; start
 and end answer ``{message, data}``, get answers the session bare, lists answer
@@ -30,7 +30,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import jwt
@@ -38,30 +38,30 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from .._checks import check_json_object, check_text, credential, path_segment
-from .._client import BaseClient, ClientOptions
-from .._commands import Option, ProviderCLI, UsageError, key_value
-from .._convert import WireStructurer, expect_object, make_converter, set_derived
-from .._resource import Listing, Resource, SessionsResource
-from .._sessions import Inconclusive, SessionStart, StartPlan
-from .._transport import (
+from ..._checks import check_json_object, check_text, path_segment
+from ..._convert import WireStructurer, expect_object, make_converter, set_derived
+from ..._resource import Listing, Resource, SessionsResource
+from ..._sessions import Inconclusive, SessionStart, StartPlan
+from ..._transport import (
     ErrorFields,
     Reply,
     RetryMode,
     default_error_fields,
 )
-from ..errors import (
+from ...errors import (
+    AgentAtCapacityError,
     InvalidRequestError,
     NotFoundError,
-    ResponseDecodeError,
     WebhookVerificationError,
 )
-from ..models import Model, Session, SessionEvent, SessionEventType, SessionStatus
-from ..pagination import MAX_PER_PAGE, PageNumbers, Pager
-from ..webhooks import KeyMaterial, json_body
+from ...models import Model, Session, SessionEvent, SessionEventType, SessionStatus
+from ...pagination import MAX_PER_PAGE, PageNumbers, Pager
+from ...webhooks import KeyMaterial, json_body
+
+if TYPE_CHECKING:
+    from ._client import VideoSDK
 
 __all__ = [
-    "CLI",
     "DEFAULT_BASE_URL",
     "SIGNATURE_HEADER",
     "START_MARKER",
@@ -70,7 +70,6 @@ __all__ = [
     "Deployment",
     "Deployments",
     "TokenMinter",
-    "VideoSDK",
     "VideoSDKSession",
     "VideoSDKSessions",
     "Webhook",
@@ -118,6 +117,10 @@ _STATUSES: dict[str, SessionStatus] = {
     "ended": SessionStatus.ENDED,
     "failed": SessionStatus.FAILED,
     "error": SessionStatus.FAILED,
+    # A dispatch's answer: a worker took the job and the agent is on its way.
+    "assigned": SessionStatus.QUEUED,
+    # A room session's, as the Node SDK names them.
+    "ongoing": SessionStatus.RUNNING,
 }
 
 
@@ -196,9 +199,18 @@ def _envelope_session(data: Any, operation: str) -> VideoSDKSession:
     return _session_from_wire(expect_object(data, operation).get("data"))
 
 
+_NO_CAPACITY = frozenset({"no workers available", "no workers registered"})
+_NOT_DEPLOYED = frozenset({"agent not deployed"})
+
+
 def _error_fields(status: int, body: Any) -> ErrorFields:
+    """VideoSDK's error bodies, mapped by status as its Node SDK maps them; the dispatch
+    refusals VideoSDK documents are recognised by their message, whatever the status."""
     fields = default_error_fields(status, body)
-    if status == 402:  # VideoSDK answers 402 for some missing resources
+    said = " ".join(fields.message.lower().split()).rstrip(".!")
+    if said in _NO_CAPACITY:
+        return attrs.evolve(fields, error_class=AgentAtCapacityError)
+    if said in _NOT_DEPLOYED or status == 402:  # 402: VideoSDK's "not found" for some
         return attrs.evolve(fields, error_class=NotFoundError)
     return fields
 
@@ -260,11 +272,14 @@ class TokenMinter:
 # ---- argument checks ---------------------------------------------------------------------
 
 
-def _check_webhook(webhook: Webhook | str | None) -> dict[str, Any] | None:
+def _check_webhook(
+    webhook: Webhook | str | None, known: tuple[str, ...] = WEBHOOK_EVENTS
+) -> dict[str, Any] | None:
+    """The wire form of ``webhook``; a URL subscribes every one of the ``known`` events."""
     if webhook is None:
         return None
     if isinstance(webhook, str):
-        webhook = Webhook(webhook)
+        webhook = Webhook(webhook, events=known)
     if not isinstance(webhook, Webhook):
         raise InvalidRequestError("webhook", "must be an agentcloud.Webhook or a URL string")
     endpoint = check_text("webhook.endpoint", webhook.endpoint, max_length=2048)
@@ -273,9 +288,9 @@ def _check_webhook(webhook: Webhook | str | None) -> dict[str, Any] | None:
     if not webhook.events:
         raise InvalidRequestError("webhook.events", "must name at least one event")
     for event in webhook.events:
-        if event not in WEBHOOK_EVENTS:
+        if event not in known:
             raise InvalidRequestError(
-                "webhook.events", f"unknown event {event!r}; known: {', '.join(WEBHOOK_EVENTS)}"
+                "webhook.events", f"unknown event {event!r}; known: {', '.join(known)}"
             )
     return {"endPoint": endpoint, "events": list(webhook.events)}
 
@@ -506,82 +521,6 @@ class Deployments(Resource):
         )
 
 
-# ---- the client --------------------------------------------------------------------------
-
-
-class VideoSDK(BaseClient):
-    """A client for VideoSDK Agent Cloud.
-
-    Resources: ``sessions`` (:class:`VideoSDKSessions`) and ``deployments``
-    (:class:`Deployments`). Credentials: ``api_key`` and ``secret`` (else
-    ``VIDEOSDK_API_KEY`` and ``VIDEOSDK_SECRET_KEY``), from which the client mints and
-    renews its JWT; or a ready ``token``, used as is. Use it as ``async with VideoSDK(...)
-    as client`` or call ``aclose()``.
-
-    The other keyword arguments are those every client takes
-    (:class:`~agentcloud._client.ClientOptions`): ``base_url``, ``timeout``, ``retry``,
-    ``http``, ``allow_insecure``, ``end_on_close``, ``max_connections``,
-    ``max_response_bytes``, ``default_headers``, ``hooks`` and ``fleet``.
-    """
-
-    provider = "videosdk"
-    default_base_url = DEFAULT_BASE_URL
-
-    def __init__(
-        self,
-        api_key: str | None = None,
-        secret: str | None = None,
-        *,
-        token: str | None = None,
-        token_ttl: float = 24 * 3600,
-        now: Callable[[], float] = time.time,
-        **options: Unpack[ClientOptions],
-    ) -> None:
-        token = credential("token", token, "VIDEOSDK_TOKEN") if token is not None else None
-        self._mint: Callable[[], str]
-        if token is not None:
-            fixed = token
-            self._mint = lambda: fixed
-            secrets: list[str | None] = [token]
-        else:
-            key = credential("api_key", api_key, "VIDEOSDK_API_KEY")
-            secret_key = credential("secret", secret, "VIDEOSDK_SECRET_KEY")
-            if key is None:
-                raise InvalidRequestError(
-                    "api_key", "missing: pass api_key= or set VIDEOSDK_API_KEY (or pass token=)"
-                )
-            if secret_key is None:
-                raise InvalidRequestError(
-                    "secret", "missing: pass secret= or set VIDEOSDK_SECRET_KEY (or pass token=)"
-                )
-            self._mint = TokenMinter(key, secret_key, ttl=token_ttl, now=now)
-            secrets = [key, secret_key]
-        super().__init__(secrets=secrets, error_fields=_error_fields, **options)
-        self._webhook_key: str | None = None
-        self.sessions = VideoSDKSessions(self)
-        self.deployments = Deployments(self)
-
-    def _authorization(self, scope: Any) -> Callable[[], str]:
-        # The JWT itself, with no prefix, as VideoSDK documents.
-        return self._mint
-
-    async def webhook_public_key(self) -> str:
-        """The PEM public key VideoSDK signs webhooks with; fetched once, then cached.
-
-        Hand it to ``WebhookReceiver(key_source=client.webhook_public_key)``.
-        """
-        if self._webhook_key is None:
-            reply = await self._send(self._call("webhooks.public_key", "GET", _RSA_PUBLIC_KEY))
-            key = expect_object(reply.data, "webhooks.public_key").get("publicKey")
-            if not isinstance(key, str) or "PUBLIC KEY" not in key:
-                raise ResponseDecodeError("webhooks.public_key: no PEM publicKey in the answer")
-            self._webhook_key = key
-        return self._webhook_key
-
-    async def _end_session(self, session: Session) -> object:
-        return await self.sessions.end(session.id)
-
-
 # ---- webhooks ----------------------------------------------------------------------------
 
 
@@ -695,51 +634,3 @@ class _Webhooks:
 
 
 WEBHOOK_FORMAT = _Webhooks()
-
-
-# ---- the command line --------------------------------------------------------------------
-
-
-def _start_kwargs(values: dict[str, Any]) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {
-        "deployment_id": values.get("deployment_id"),
-        "tag": values.get("tag"),
-    }
-    if kwargs["deployment_id"] is None or kwargs["tag"] is None:
-        raise UsageError("videosdk start needs --deployment-id and --tag")
-    if values.get("env"):
-        kwargs["env"] = dict(values["env"])
-    if values.get("metadata"):
-        kwargs["metadata"] = dict(values["metadata"])
-    if values.get("webhook"):
-        kwargs["webhook"] = Webhook(values["webhook"], events=values.get("event") or WEBHOOK_EVENTS)
-    elif values.get("event"):
-        raise UsageError("--event needs --webhook")
-    return kwargs
-
-
-CLI = ProviderCLI(
-    start=(
-        Option(flag="--deployment-id", help="the deployment to start"),
-        Option(flag="--tag", help="the deployment's tag"),
-        Option(
-            flag="--env",
-            help="session environment (repeatable)",
-            parse=key_value,
-            repeat=True,
-            metavar="K=V",
-        ),
-        Option(
-            flag="--metadata",
-            help="session metadata (repeatable)",
-            parse=key_value,
-            repeat=True,
-            metavar="K=V",
-        ),
-        Option(flag="--webhook", help="webhook endpoint", metavar="URL"),
-        Option(flag="--event", help="webhook event to subscribe (repeatable)", repeat=True),
-    ),
-    start_kwargs=_start_kwargs,
-    credentials=("VIDEOSDK_API_KEY", "VIDEOSDK_SECRET_KEY"),
-    base_url_env="VIDEOSDK_BASE_URL",
-)
