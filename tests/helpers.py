@@ -1,13 +1,13 @@
-"""Shared test doubles: a fake clock/sleep, vendor fixtures, recorded aioresponses calls,
-and an emulator on a thread of its own for synchronous callers (the CLI)."""
+"""Shared test doubles: a fake clock/sleep, vendor fixtures, recorded aioresponses calls.
+
+(Synchronous callers, such as the CLI's tests, run the emulator on a thread of its own
+with ``with Emulator() as emu:``.)"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
-import threading
-from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,7 +15,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from agentcloud import RetryPolicy
-from agentcloud.testing import Emulator
 
 T = TypeVar("T")
 
@@ -72,39 +71,6 @@ def sent(mocked: Any, method: str | None = None) -> list[tuple[str, str, dict[st
 def body_of(kwargs: dict[str, Any]) -> Any:
     data = kwargs.get("data")
     return None if data is None else json.loads(data)
-
-
-class ThreadedEmulator:
-    """An emulator on its own event loop thread, so synchronous code can call it."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.emu = Emulator(**kwargs)
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def __enter__(self) -> ThreadedEmulator:
-        self._thread.start()
-        self.run(self.emu.start)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.run(self.emu.close)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
-        self.loop.close()
-
-    def run(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        return asyncio.run_coroutine_threadsafe(factory(), self.loop).result(30)
-
-    def env(self) -> dict[str, str]:
-        emu = self.emu
-        return {
-            "VIDEOSDK_API_KEY": emu.videosdk_api_key,
-            "VIDEOSDK_SECRET_KEY": emu.videosdk_secret,
-            "PIPECAT_CLOUD_API_KEY": emu.pipecat_api_key,
-            "PIPECAT_CLOUD_PUBLIC_KEY": emu.pipecat_public_key,
-            "PIPECAT_CLOUD_AGENT": "my-agent",
-        }
 
 
 def rsa_keypair() -> tuple[rsa.RSAPrivateKey, str]:

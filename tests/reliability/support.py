@@ -1,4 +1,4 @@
-"""Shared pieces of the reliability suites: time, policies, fault sets, a threaded emulator.
+"""Shared pieces of the reliability suites: time, policies, fault sets.
 
 Nothing here sleeps to make an assertion true. Retries wait on :class:`HybridTime`, whose
 ``sleep`` returns at once but is still counted by its ``clock``; real time (the emulator's
@@ -20,10 +20,10 @@ from aiohttp import web
 
 from agentcloud import PipecatCloud, RetryPolicy, VideoSDK
 from agentcloud.testing import Emulator, FaultKind
-from tests.helpers import FakeTime, ThreadedEmulator
+from tests.helpers import FakeTime
 
 # Re-exported: the reliability suites import every helper from here.
-__all__ = ["FakeTime", "ThreadedEmulator"]
+__all__ = ["FakeTime"]
 
 T = TypeVar("T")
 
