@@ -25,5 +25,6 @@ Methodology
 
 Figures: 1 sequential gets; 2 streaming a long listing; 3 concurrent pages under latency;
 4 peak memory of a 10x longer stream; 5 Pipecat starts against the official
-``pipecatcloud``; 6 import time; 7 concurrent gets on one client, and its connections.
+``pipecatcloud``; 6 import time; 7 concurrent gets on one client, and its connections; 8
+the blocking client's cost per call over the async client (sequential gets).
 """

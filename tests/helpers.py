@@ -85,3 +85,14 @@ def rsa_keypair() -> tuple[rsa.RSAPrivateKey, str]:
 def rsa_sign(body: bytes, key: rsa.RSAPrivateKey) -> str:
     """The ``videosdk-signature`` value for ``body``: base64 RSA-SHA256 (PKCS#1 v1.5)."""
     return base64.b64encode(key.sign(body, padding.PKCS1v15(), hashes.SHA256())).decode()
+
+
+def advancing_policy(clock: Any) -> RetryPolicy:
+    """A RetryPolicy whose sleeps move ``clock`` (a ManualClock) instead of waiting, so
+    session timers, polls and backoff against an emulator on that clock run instantly."""
+
+    async def advance(seconds: float) -> None:
+        clock.advance(seconds)
+        await asyncio.sleep(0)
+
+    return RetryPolicy(sleep=advance, clock=clock.now, random=lambda: 0.5)

@@ -32,6 +32,7 @@ from agentcloud import (
     WebhookReceiver,
 )
 from agentcloud.testing import Emulator, Lifecycle, ManualClock
+from tests.helpers import advancing_policy
 
 TIMERS = Lifecycle(start_delay=2.0, run_duration=600.0, stop_delay=1.0)
 
@@ -43,11 +44,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def policy(clock: ManualClock) -> RetryPolicy:
-    async def advance(seconds: float) -> None:
-        clock.advance(seconds)
-        await asyncio.sleep(0)
-
-    return RetryPolicy(sleep=advance, clock=clock.now, random=lambda: 0.5)
+    return advancing_policy(clock)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def test_it_serves_until_the_block_ends() -> None:
         with pytest.raises(RuntimeError, match="already started"):
             emu.__enter__()
     assert not thread.is_alive()
-    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=5):
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port)):
         pass
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -47,9 +48,9 @@ def test_ctrl_c_during_a_call_cuts_its_request(
         client.close()
 
 
-def test_ctrl_c_while_pages_are_in_flight_cancels_them(
-    emu: Emulator, policy: RetryPolicy
-) -> None:
+@pytest.fixture
+def stalled_listing(emu: Emulator, policy: RetryPolicy) -> Iterator[tuple[Any, OnRequest]]:
+    """A client whose listing's first page comes at once and every later one stalls."""
     emu.seed_sessions("videosdk", 57, seed=2)
 
     def stall_the_rest() -> None:
@@ -57,43 +58,40 @@ def test_ctrl_c_while_pages_are_in_flight_cancels_them(
 
     hook = OnRequest("sessions.list", then=stall_the_rest)
     client = wrap(emu.videosdk(retry=policy, hooks=[hook]))
-    first_page_read = threading.Event()
-    seen = 0
     try:
-        with sigint_when(first_page_read), pytest.raises(KeyboardInterrupt):  # noqa: PT012
-            for _ in client.sessions.list(per_page=10, concurrency=4):
-                seen += 1
-                if seen == 10:
-                    first_page_read.set()  # Ctrl-C while the next pages are stalled
-        assert seen == 10
-        assert hook.seen == 5  # the first page, and four in flight when Ctrl-C came
-        assert tasks_left(client) == []
+        yield client, hook
     finally:
         emu.latency = 0.0
         client.close()
+
+
+def test_ctrl_c_while_pages_are_in_flight_cancels_them(
+    stalled_listing: tuple[Any, OnRequest],
+) -> None:
+    client, hook = stalled_listing
+    first_page_read = threading.Event()
+    seen = 0
+    with sigint_when(first_page_read), pytest.raises(KeyboardInterrupt):  # noqa: PT012
+        for _ in client.sessions.list(per_page=10, concurrency=4):
+            seen += 1
+            if seen == 10:
+                first_page_read.set()  # Ctrl-C while the next pages are stalled
+    assert seen == 10
+    assert hook.seen == 5  # the first page, and four in flight when Ctrl-C came
+    assert tasks_left(client) == []
 
 
 def test_leaving_a_loop_early_cancels_the_pages_in_flight_at_once(
-    emu: Emulator, policy: RetryPolicy
+    stalled_listing: tuple[Any, OnRequest],
 ) -> None:
-    emu.seed_sessions("videosdk", 57, seed=2)
-
-    def stall_the_rest() -> None:
-        emu.latency = STALL
-
-    hook = OnRequest("sessions.list", then=stall_the_rest)
-    client = wrap(emu.videosdk(retry=policy, hooks=[hook]))
-    try:
-        for session in client.sessions.list(per_page=10, concurrency=4):
-            assert session.id
-            break
-        left = time.monotonic()
-        assert tasks_left(client) == []  # the pages asked for meanwhile are cancelled
-        assert hook.seen == 5  # (and there were some: prefetch, four at once)
-        assert time.monotonic() - left < STALL
-    finally:
-        emu.latency = 0.0
-        client.close()
+    client, hook = stalled_listing
+    for session in client.sessions.list(per_page=10, concurrency=4):
+        assert session.id
+        leaving = time.monotonic()
+        break
+    assert time.monotonic() - leaving < STALL  # the stalled pages were not waited for
+    assert tasks_left(client) == []  # they were cancelled
+    assert hook.seen == 5  # (and there were some: prefetch, four at once)
 
 
 def test_ctrl_c_during_a_start_ends_the_session_it_makes(
