@@ -121,6 +121,8 @@ class _Stub:
     def __init__(self, defined: set[str]) -> None:
         self.names = _Names(defined)
         self.classes: list[str] = []
+        self.declarations: list[str] = []
+        self._variables: dict[typing.TypeVar, str] = {}
         self._started: dict[type, str] = {}
         self._typed_dicts: dict[type, str] = {}
         self._twins: dict[type, str] = {}
@@ -136,7 +138,9 @@ class _Stub:
             return "..."
         if isinstance(annotation, list):
             return "[" + ", ".join(self.spell(item) for item in annotation) + "]"
-        if isinstance(annotation, str | typing.TypeVar | typing.ForwardRef):
+        if isinstance(annotation, typing.TypeVar):
+            return self._type_variable(annotation)
+        if isinstance(annotation, str | typing.ForwardRef):
             raise TypeError(f"cannot write the type {annotation!r} into the stub")
         origin = typing.get_origin(annotation)
         args = typing.get_args(annotation)
@@ -160,6 +164,22 @@ class _Stub:
         if special and getattr(typing, special, None) is annotation:
             return self._typing_name(special)
         raise TypeError(f"cannot write the type {annotation!r} into the stub")
+
+    def _type_variable(self, variable: typing.TypeVar) -> str:
+        """A type variable left free by the class (a generic method's), declared once."""
+        name = self._variables.get(variable)
+        if name is None:
+            name = self._variables[variable] = self._private(variable.__name__.lstrip("_"))
+            arguments = [_quoted(name)]
+            arguments += [self.spell(constraint) for constraint in variable.__constraints__]
+            if variable.__bound__ is not None:
+                arguments.append(f"bound={self.spell(variable.__bound__)}")
+            for flag in ("covariant", "contravariant"):
+                if getattr(variable, f"__{flag}__"):
+                    arguments.append(f"{flag}=True")
+            declaration = f"{name} = {self.names.of(typing.TypeVar)}({', '.join(arguments)})"
+            self.declarations.append(declaration)
+        return name
 
     def _typing_name(self, name: str) -> str:
         self.names._from.setdefault("typing", set()).add(name)
@@ -441,6 +461,7 @@ def render() -> str:
         + "\n\n__all__ = [\n"
         + "".join(f"    {_quoted(name)},\n" for name in exports)
         + "]",
+        *(["\n".join(stub.declarations)] if stub.declarations else []),
         *stub.classes,
         *functions,
     ]

@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from agentcloud._sync._stubs import STUB_PATH, render
+from agentcloud._sync._stubs import STUB_PATH, _Stub, render
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -54,3 +56,18 @@ def test_a_blocking_script_type_checks_with_the_model_types(tmp_path: Path) -> N
     }
     assert len(expected) >= 15
     assert revealed == expected
+
+
+def test_types_a_provider_may_use_are_written_as_a_stub_spells_them() -> None:
+    item = typing.TypeVar("item", bound=Mapping[str, int])
+    stub = _Stub(set())
+    spelt = stub.spell(
+        Callable[[Sequence[item], typing.Literal["a", 1]], tuple[int, ...] | bytes | None]
+    )
+    assert spelt == "Callable[[Sequence[_item], Literal['a', 1]], tuple[int, ...] | bytes | None]"
+    assert stub.declarations == ['_item = TypeVar("_item", bound=Mapping[str, int])']
+    (imports,) = stub.names.imports()
+    assert imports == (
+        "from collections.abc import Callable, Mapping, Sequence\n"
+        "from typing import Literal, TypeVar"
+    )
