@@ -147,18 +147,23 @@ class _Call(Generic[T]):
 
     # ---- on the caller's thread
 
-    def wait(self, loop: asyncio.AbstractEventLoop) -> T:
+    def run(self, loop: asyncio.AbstractEventLoop) -> T:
+        """Schedules the call on ``loop`` and waits for it. An interruption from the moment
+        it is scheduled on (if only just) abandons it: nothing runs unwatched."""
         try:
+            loop.call_soon_threadsafe(self.begin)
             return _wait_result(self.result)
         except BaseException as error:
             future = self.result
             if future.done() and not future.cancelled() and future.exception() is error:
                 raise  # the call's own error
-            # Interrupted while waiting: nothing of the call may outlive the interruption.
+            # Interrupted: nothing of the call may outlive the interruption.
             try:
                 loop.call_soon_threadsafe(self.abandon)
-            except RuntimeError:  # the loop is gone, and the call with it
-                raise error from None
+            except RuntimeError:  # the loop is closed, and whatever ran on it with it
+                if isinstance(error, RuntimeError):  # closed by another thread just now
+                    raise closed_error() from None
+                raise
             _wait_event(self._released)
             raise
 
@@ -217,12 +222,7 @@ class Portal:
         loop = self.loop()
         if self.on_own_thread():
             raise _own_loop_error()
-        call = _Call(function, self)
-        try:
-            loop.call_soon_threadsafe(call.begin)
-        except RuntimeError:  # closed by another thread just now
-            raise closed_error() from None
-        return call.wait(loop)
+        return _Call(function, self).run(loop)
 
     def close(self, final: Callable[[], Awaitable[object]] | None = None) -> None:
         """Runs ``final()`` on the loop if it ever started (the client's ``aclose``), then

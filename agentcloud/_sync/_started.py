@@ -95,7 +95,12 @@ class Started(Generic[V]):
         async def manage() -> None:
             _set_managed(self._handle, True)
 
-        self._portal.run(manage)
+        try:
+            self._portal.run(manage)
+        except BaseException as error:
+            # Interrupted on the way in (Ctrl-C): no block will end the session, so end it.
+            self.__exit__(type(error), error, error.__traceback__)
+            raise
         return self.value
 
     def __exit__(
