@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable
@@ -271,6 +272,10 @@ class Portal:
         loop.stop()
 
     def _serve(self, loop: asyncio.AbstractEventLoop) -> None:
+        if hasattr(signal, "pthread_sigmask"):
+            # Ctrl-C is for the main thread: delivered to this one, it would not wake a
+            # main thread blocked waiting for a call, and the call would run on unheeded.
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         asyncio.set_event_loop(loop)
         try:
             loop.run_forever()

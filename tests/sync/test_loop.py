@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import signal
 import threading
 import weakref
 from typing import Any
@@ -182,3 +183,16 @@ def test_a_fleet_is_attached_and_used_on_the_clients_own_loop(
     assert [managed for sid, managed in fleet.leases if sid == s.id] == [True, False, True]
     assert s.id in fleet.released_ids
     assert kept.id not in fleet.released_ids
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
+def test_ctrl_c_is_left_to_the_main_thread(vs: VideoSDK, session_id: str) -> None:
+    """A process-directed SIGINT must wake the main thread blocked in a call: the loop's
+    thread does not take it."""
+    vs.sessions.get(session_id)
+
+    async def blocked_here() -> set[int]:
+        return set(signal.pthread_sigmask(signal.SIG_BLOCK, []))
+
+    assert signal.SIGINT in vs._portal.run(blocked_here)
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
