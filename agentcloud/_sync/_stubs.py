@@ -81,6 +81,15 @@ class _Names:
             self._spelt[key] = spelt
         return spelt
 
+    def from_typing(self, name: str) -> str:
+        """``name`` imported from ``typing`` (a special form: ``Required``, ``Callable``...)."""
+        self._from.setdefault("typing", set()).add(name)
+        return name
+
+    def reexport(self, thing: Any, name: str) -> None:
+        """``from <module> import name as name``: a public name of the stub's module."""
+        self._from.setdefault(thing.__module__, set()).add(f"{name} as {name}")
+
     def imports(self) -> list[str]:
         sections: dict[int, list[str]] = {0: [], 1: [], 2: []}
         for module in sorted(self._modules):
@@ -162,7 +171,7 @@ class _Stub:
             return names.of(annotation)
         special = getattr(annotation, "_name", None)
         if special and getattr(typing, special, None) is annotation:
-            return self._typing_name(special)
+            return self.names.from_typing(special)
         raise TypeError(f"cannot write the type {annotation!r} into the stub")
 
     def _type_variable(self, variable: typing.TypeVar) -> str:
@@ -181,14 +190,10 @@ class _Stub:
             self.declarations.append(declaration)
         return name
 
-    def _typing_name(self, name: str) -> str:
-        self.names._from.setdefault("typing", set()).add(name)
-        return name
-
     def _origin(self, origin: Any) -> str:
         if isinstance(origin, type):
             return self.names.of(origin)
-        return self._typing_name(origin._name)
+        return self.names.from_typing(origin._name)
 
     def _typed_dict(self, kind: Any) -> str:
         """A TypedDict as is, or its blocking twin where a value's type differs."""
@@ -208,7 +213,7 @@ class _Stub:
                 text = self.spell(hint)
                 if (name in required) != total:
                     wrapper = "Required" if name in required else "NotRequired"
-                    text = f"{self._typing_name(wrapper)}[{text}]"
+                    text = f"{self.names.from_typing(wrapper)}[{text}]"
                 fields.append(f"    {name}: {text}")
             self.classes.append("\n".join(head) + "\n\n" + "\n".join(fields))
         return twin
@@ -451,8 +456,7 @@ def render() -> str:
     )
     exports = sorted(sync_module.__all__)
     for thing, public_name in _PUBLIC.items():
-        # Re-exported: ``from agentcloud.sync import Pager`` type-checks.
-        names._from.setdefault(thing.__module__, set()).add(f"{public_name} as {public_name}")
+        names.reexport(thing, public_name)  # ``from agentcloud.sync import Pager`` type-checks
     parts = [
         _HEADER.rstrip("\n"),
         "\n".join(_docstring(sync_module.__doc__, "")),
