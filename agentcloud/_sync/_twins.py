@@ -29,7 +29,15 @@ import threading
 import types
 import typing
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+)
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
 
@@ -128,9 +136,9 @@ async def _invoke(
 
 def sync_type(annotation: Any) -> Any:
     """The blocking counterpart of a type from an async signature: ``Pager[T]`` is the
-    blocking ``Pager[T]``, a start handle's ``SessionStart[S]`` is ``Started[S]``, an
-    ``EventSource`` may also be a blocking ``WebhookReceiver``; unions and other generics
-    are mapped member by member."""
+    blocking ``Pager[T]``, an async iterator of ``T`` an ``Iterator[T]``, a start handle's
+    ``SessionStart[S]`` is ``Started[S]``, an ``EventSource`` may also be a blocking
+    ``WebhookReceiver``; unions are mapped member by member."""
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if annotation is EventSource:
@@ -139,6 +147,8 @@ def sync_type(annotation: Any) -> Any:
         return EventSource | WebhookReceiver
     if origin is AsyncPager:
         return typing.cast(Any, Pager)[args]
+    if origin in (AsyncIterator, AsyncIterable, AsyncGenerator):
+        return Iterator[args[0]]  # type: ignore[valid-type]
     if origin is not None and isinstance(origin, type) and _is_handle_class(origin):
         return typing.cast(Any, Started)[args]
     if origin in (typing.Union, types.UnionType):

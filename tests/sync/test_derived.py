@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, ClassVar
 
 import attrs
@@ -180,7 +180,12 @@ class AcmeRuntime(Resource):
 
 
 class AcmeThings(Resource):
-    """``acme.things``: a read and a listing."""
+    """``acme.things``: a read, a listing and a stream."""
+
+    async def stream(self, count: int) -> AsyncIterator[int]:
+        """``count`` numbers, one at a time."""
+        for number in range(count):
+            yield number
 
     async def get(self, thing_id: str, *, size: int = 1) -> AcmeThing:
         """One thing."""
@@ -259,6 +264,8 @@ def test_a_provider_registered_later_gets_a_blocking_client(acme_registered: Non
         assert acme.ping("hi") == "HI"
         assert acme.things.get("t1", size=3) == AcmeThing("t1", 3)
         assert [thing.id for thing in acme.things.list(max_items=3)] == ["t0", "t1", "t2"]
+        assert list(acme.things.stream(3)) == [0, 1, 2]
+        assert inspect.signature(acme.things.stream).return_annotation == Iterator[int]
         pages = list(acme.things.list().pages())
         assert [len(page.items) for page in pages] == [5]
         assert isinstance(pages[0], Page)
