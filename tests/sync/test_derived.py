@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from typing import Any, ClassVar
 
 import attrs
@@ -171,12 +171,39 @@ class AcmeSessions(Resource):
         return len(self._client.started)
 
 
+class AcmeDispatch:
+    """A handle of Acme's own: awaitable and an async context manager, nothing more."""
+
+    def __init__(self, client: AcmeCloud, room: str) -> None:
+        self._client = client
+        self._room = room
+
+    def __await__(self) -> Generator[Any, None, str]:
+        return self._enter().__await__()
+
+    async def _enter(self) -> str:
+        self._client.dispatched.append(self._room)
+        return f"dispatch in {self._room}"
+
+    async def __aenter__(self) -> str:
+        return await self._enter()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._client.undispatched.append(self._room)
+
+
 class AcmeRuntime(Resource):
     """``acme.runtime``: a resource holding a resource."""
+
+    _client: AcmeCloud
 
     def __init__(self, client: AcmeCloud) -> None:
         super().__init__(client)
         self.sessions = AcmeSessions(client)
+
+    def dispatch(self, room: str) -> AcmeDispatch:
+        """Sends an agent into ``room``."""
+        return AcmeDispatch(self._client, room)
 
 
 class AcmeThings(Resource):
@@ -219,6 +246,8 @@ class AcmeCloud(BaseClient):
         self._region = region
         self.started: list[str] = []
         self.ended: list[str] = []
+        self.dispatched: list[str] = []
+        self.undispatched: list[str] = []
         self.things = AcmeThings(self)
         self.runtime = AcmeRuntime(self)
 
@@ -280,6 +309,12 @@ def test_a_provider_registered_later_gets_a_blocking_client(acme_registered: Non
             Started[AcmeSession]
         )
         assert acme.runtime.sessions.start.__doc__ == "Starts a session in ``room``."
+        direct = acme.runtime.dispatch("r4")  # any awaitable async context manager
+        assert isinstance(direct, Started)
+        assert direct.value == "dispatch in r4"
+        with acme.runtime.dispatch("r5") as entered:
+            assert entered == "dispatch in r5"
         target: AcmeCloud = acme._target
+        assert (target.dispatched, target.undispatched) == (["r4", "r5"], ["r5"])
     assert target.ended == ["s2"]  # the with block's; the direct one runs on
     assert target.closed
