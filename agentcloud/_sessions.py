@@ -117,6 +117,19 @@ class HeldSessions:
     def is_managed(self, session_id: str) -> bool:
         return session_id in self._managed
 
+    def set_managed(self, session_id: str, managed: bool) -> None:
+        """Makes a held session managed (ended on close) or merely held; listeners are told
+        as when it was added. A session no longer held is left alone."""
+        session = self._sessions.get(session_id)
+        if session is None or (session_id in self._managed) == managed:
+            return
+        if managed:
+            self._managed.add(session_id)
+        else:
+            self._managed.discard(session_id)
+        for listener in self.listeners:
+            listener.held(session, managed=managed)
+
     def snapshot(self, *, managed_only: bool = False) -> list[Session]:
         if managed_only:
             return [s for sid, s in self._sessions.items() if sid in self._managed]
@@ -393,6 +406,15 @@ class SessionStart(Generic[S]):
                 logger.warning("could not end a session whose start was cancelled", exc_info=True)
             raise
         return self._session
+
+    def set_managed(self, managed: bool) -> None:
+        """After ``__aenter__``: whether the client still ends the session when it closes
+        (managed, as under ``async with``) or merely holds it (as after ``await``).
+        ``__aexit__`` ends it either way. Blocking callers (``agentcloud.sync``) start with
+        ``__aenter__``, so that a start they abandon is ended, and learn only afterwards
+        whether a ``with`` block takes the session."""
+        if self._held is not None and self._session is not None:
+            self._held.set_managed(self._session.id, managed)
 
     async def _abandon(self, starting: asyncio.Future[S]) -> None:
         try:

@@ -28,5 +28,6 @@ Figures: 1 sequential gets; 2 streaming a long listing; 3 concurrent pages under
 ``pipecatcloud``; 6 import time; 7 concurrent gets on one client, and its connections;
 8 a webhook on one replica to a waiter on another, through the fleet's Redis (p50, p99);
 9 the reaper ending the sessions of a killed holder. Figures 8 and 9 need a Redis server
-(``AGENTCLOUD_REDIS_URL``, default redis://127.0.0.1:6379/0).
+(``AGENTCLOUD_REDIS_URL``, default redis://127.0.0.1:6379/0);
+10 the blocking client's cost per call over the async client (sequential gets).
 """

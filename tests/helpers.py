@@ -1,13 +1,13 @@
-"""Shared test doubles: vendor fixtures, recorded aioresponses calls, and an emulator on a
-thread of its own for synchronous callers (the CLI). Fake time is the library's own testing
-mode, :class:`agentcloud.testing.FakeTime`, re-exported here."""
+"""Shared test doubles: vendor fixtures and recorded aioresponses calls. Fake time is the
+library's own testing mode, :class:`agentcloud.testing.FakeTime`, re-exported here.
+Synchronous callers (the CLI's tests) run the emulator on a thread of its own with
+``with Emulator() as emu:``."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
-import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from agentcloud import RetryPolicy
 from agentcloud.testing import Emulator, FakeTime
 
 T = TypeVar("T")
@@ -50,39 +51,6 @@ def body_of(kwargs: dict[str, Any]) -> Any:
     return None if data is None else json.loads(data)
 
 
-class ThreadedEmulator:
-    """An emulator on its own event loop thread, so synchronous code can call it."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.emu = Emulator(**kwargs)
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def __enter__(self) -> ThreadedEmulator:
-        self._thread.start()
-        self.run(self.emu.start)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.run(self.emu.close)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
-        self.loop.close()
-
-    def run(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        return asyncio.run_coroutine_threadsafe(factory(), self.loop).result(30)
-
-    def env(self) -> dict[str, str]:
-        emu = self.emu
-        return {
-            "VIDEOSDK_API_KEY": emu.videosdk_api_key,
-            "VIDEOSDK_SECRET_KEY": emu.videosdk_secret,
-            "PIPECAT_CLOUD_API_KEY": emu.pipecat_api_key,
-            "PIPECAT_CLOUD_PUBLIC_KEY": emu.pipecat_public_key,
-            "PIPECAT_CLOUD_AGENT": "my-agent",
-        }
-
-
 def rsa_keypair() -> tuple[rsa.RSAPrivateKey, str]:
     """A fresh RSA private key and its public key as PEM text, as webhook signers use."""
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -95,3 +63,39 @@ def rsa_keypair() -> tuple[rsa.RSAPrivateKey, str]:
 def rsa_sign(body: bytes, key: rsa.RSAPrivateKey) -> str:
     """The ``videosdk-signature`` value for ``body``: base64 RSA-SHA256 (PKCS#1 v1.5)."""
     return base64.b64encode(key.sign(body, padding.PKCS1v15(), hashes.SHA256())).decode()
+
+
+def advancing_policy(clock: Any) -> RetryPolicy:
+    """A RetryPolicy whose sleeps move ``clock`` (a ManualClock) instead of waiting, so
+    session timers, polls and backoff against an emulator on that clock run instantly."""
+
+    async def advance(seconds: float) -> None:
+        clock.advance(seconds)
+        await asyncio.sleep(0)
+
+    return RetryPolicy(sleep=advance, clock=clock.now, random=lambda: 0.5)
+
+
+class ThreadedEmulator:
+    """The blocking emulator (``with Emulator() as emu:``) with what older suites use:
+    ``.emu``, ``.run(coroutine_function)`` on the emulator's own loop, and ``.env()``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.emu = Emulator(**kwargs)
+
+    def __enter__(self) -> ThreadedEmulator:
+        self.emu.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.emu.__exit__(None, None, None)
+
+    def run(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        portal = self.emu._portal
+        assert portal is not None, "the emulator is not serving from its own thread"
+        result: T = portal.run(factory)
+        return result
+
+    def env(self) -> dict[str, str]:
+        """The variables that point each provider's tools at this emulator."""
+        return self.emu.environment()

@@ -8,6 +8,7 @@ is not clock-driven: it stays in real time because real client timeouts measure 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Protocol, runtime_checkable
 
@@ -58,13 +59,25 @@ class ManualClock:
         return self._now
 
     def advance(self, seconds: float) -> None:
-        """Move time forward and wake every sleeper whose deadline has passed."""
+        """Move time forward and wake every sleeper whose deadline has passed.
+
+        Safe from any thread: a sleeper on another thread's event loop (an emulator serving
+        from its own thread) is woken on that loop."""
         if seconds < 0:
             raise ValueError("a clock cannot go backwards")
         self._now += seconds
+        try:
+            here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
         for deadline, waiter in list(self._sleepers):
             if deadline <= self._now and not waiter.done():
-                waiter.set_result(None)
+                loop = waiter.get_loop()
+                if loop is here:
+                    waiter.set_result(None)
+                else:
+                    with contextlib.suppress(RuntimeError):  # that loop is closed
+                        loop.call_soon_threadsafe(_wake, waiter)
 
     async def sleep(self, seconds: float) -> None:
         if seconds <= 0:
@@ -77,3 +90,8 @@ class ManualClock:
             await waiter
         finally:
             self._sleepers.remove(entry)
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

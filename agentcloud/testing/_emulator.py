@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable, Mapping
 from types import MappingProxyType, TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from .._sync._portal import Portal
 from ._clock import Clock, SystemClock
 from ._faults import FaultInjector, FaultPlan
 from ._lifecycle import Lifecycle, Phase
@@ -23,6 +25,8 @@ from ._webhooks import WebhookDelivery, WebhookDispatcher
 from ._world import World, WorldContext
 
 __all__ = ["Emulator"]
+
+T = TypeVar("T")
 
 # Big enough that a vendor's own size limits answer oversized bodies, not aiohttp's.
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
@@ -44,7 +48,10 @@ def _served_names(world: World) -> dict[str, str]:
 class Emulator:
     """Every registered agent cloud, emulated on http://127.0.0.1:PORT.
 
-    `async with Emulator() as emu:` starts it on a free port. Each provider in the
+    `async with Emulator() as emu:` starts it on a free port; `with Emulator() as emu:`
+    does the same for blocking code, serving from a thread (and event loop) of its own,
+    where the calls that change its world (seeding, `add_...`, `session_phase`...) then
+    run too, so they never race the requests it serves. Each provider in the
     registry (`agentcloud.providers`) that names an emulator module is served, seeded with
     what a first session needs; credentials are random unless given.
 
@@ -120,6 +127,7 @@ class Emulator:
         self._book.add_listener(self._wake_timer_driver)
 
         self._runner: web.AppRunner | None = None
+        self._portal: Portal | None = None
         self._timer_task: asyncio.Task[None] | None = None
         self._timers_changed = asyncio.Event()
         self._driver_due: float | None = None
@@ -131,7 +139,10 @@ class Emulator:
         if served is None:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         world, attribute = served
-        return getattr(world, attribute)
+        value = getattr(world, attribute)
+        if callable(value) and self.__dict__.get("_portal") is not None:
+            return functools.partial(self._at_home, value)
+        return value
 
     def __dir__(self) -> list[str]:
         return sorted({*super().__dir__(), *self._served})
@@ -210,6 +221,40 @@ class Emulator:
     ) -> None:
         await self.close()
 
+    def __enter__(self) -> Emulator:
+        """Serves from a thread of its own until the `with` block ends (blocking code)."""
+        if self._portal is not None or self._runner is not None:
+            raise RuntimeError("the emulator is already started")
+        portal = Portal("emulator")
+        try:
+            portal.run(self.start)
+        except BaseException:
+            portal.close()
+            raise
+        self._portal = portal
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        portal, self._portal = self._portal, None
+        if portal is not None:
+            portal.close(self.close)
+
+    def _at_home(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Calls `function` on the emulator's own thread when it serves from one."""
+        portal = self._portal
+        if portal is None or portal.on_own_thread():
+            return function(*args, **kwargs)
+
+        async def call() -> T:
+            return function(*args, **kwargs)
+
+        return portal.run(call)
+
     @property
     def port(self) -> int:
         """The port it listens on; RuntimeError before it is started."""
@@ -261,12 +306,13 @@ class Emulator:
         plan = SeedPlan(
             count=count, seed=seed, newest_at=newest_at, spacing=spacing, running=running
         )
-        return self._world(provider).seed_sessions(plan, **options)
+        return self._at_home(self._world(provider).seed_sessions, plan, **options)
 
     def add_phase_listener(self, listener: Callable[[str, str, Phase], None]) -> None:
         """Call `listener(provider, session_id, phase)` whenever a session enters a phase."""
-        self._book.add_listener(
-            lambda session, phase: listener(session.provider, session.id, phase)
+        self._at_home(
+            self._book.add_listener,
+            lambda session, phase: listener(session.provider, session.id, phase),
         )
 
     def session_phase(self, provider: str, session_id: str) -> Phase:
@@ -274,6 +320,9 @@ class Emulator:
 
         KeyError when the provider has no session with that id.
         """
+        return self._at_home(self._phase, provider, session_id)
+
+    def _phase(self, provider: str, session_id: str) -> Phase:
         self._book.tick()
         return self._world(provider).sessions[session_id].timeline.phase
 
@@ -308,7 +357,7 @@ class Emulator:
 
     def clear_requests(self) -> None:
         """Empty the request log (and zero its count of dropped requests)."""
-        self._requests.clear()
+        self._at_home(self._requests.clear)
 
     @property
     def webhook_deliveries(self) -> list[WebhookDelivery]:

@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,21 +16,20 @@ import pytest
 from agentcloud import __version__
 from agentcloud.cli import Output, Progress, main
 from agentcloud.testing import Emulator, FaultKind, FaultPlan, Lifecycle
-from tests.helpers import ThreadedEmulator
 
 T = TypeVar("T")
 FAST = Lifecycle(start_delay=0.05, run_duration=None, stop_delay=0.0)
 
 
 @pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedEmulator]:
-    with ThreadedEmulator(lifecycle=FAST, seed=3) as threaded:
-        threaded.emu.seed_sessions("videosdk", 30)
-        threaded.emu.seed_sessions("pipecat", 30)
-        for name, value in threaded.env().items():
+def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    with Emulator(lifecycle=FAST, seed=3) as emu:
+        emu.seed_sessions("videosdk", 30)
+        emu.seed_sessions("pipecat", 30)
+        for name, value in emu.environment().items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("AGENTCLOUD_PROVIDER", raising=False)
-        yield threaded
+        yield emu
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -43,13 +42,13 @@ def lines(text: str) -> list[Any]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def secrets_of(threaded: ThreadedEmulator) -> list[str]:
-    return list(threaded.env().values())[:4]
+def secrets_of(emu: Emulator) -> list[str]:
+    return list(emu.environment().values())[:4]
 
 
 @pytest.mark.parametrize("provider", ["videosdk", "pipecat"])
 def test_list_streams_json_lines_in_listing_order(
-    served: ThreadedEmulator, capsys: pytest.CaptureFixture[str], provider: str
+    served: Emulator, capsys: pytest.CaptureFixture[str], provider: str
 ) -> None:
     code, out, err = cli(
         capsys,
@@ -58,7 +57,7 @@ def test_list_streams_json_lines_in_listing_order(
         "--provider",
         provider,
         "--base-url",
-        served.emu.url,
+        served.url,
         "--per-page",
         "7",
         "--concurrency",
@@ -75,10 +74,10 @@ def test_list_streams_json_lines_in_listing_order(
 
 
 def test_list_formats_limit_and_provider_from_the_environment(
-    served: ThreadedEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    served: Emulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AGENTCLOUD_PROVIDER", "videosdk")
-    base = ("sessions", "list", "--base-url", served.emu.url, "--limit", "5")
+    base = ("sessions", "list", "--base-url", served.url, "--limit", "5")
     code, out, _ = cli(capsys, *base, "--format", "json")
     assert code == 0
     as_json = json.loads(out)
@@ -92,9 +91,9 @@ def test_list_formats_limit_and_provider_from_the_environment(
 
 
 def test_pipecat_filters_reach_the_wire(
-    served: ThreadedEmulator, capsys: pytest.CaptureFixture[str]
+    served: Emulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    served.emu.clear_requests()
+    served.clear_requests()
     code, out, err = cli(
         capsys,
         "sessions",
@@ -102,7 +101,7 @@ def test_pipecat_filters_reach_the_wire(
         "--provider",
         "pipecat",
         "--base-url",
-        served.emu.url,
+        served.url,
         "--status",
         "ended",
         "--start-type",
@@ -111,7 +110,7 @@ def test_pipecat_filters_reach_the_wire(
         "2020-01-01T00:00:00Z",
     )
     assert code == 0, err
-    query = served.emu.requests[-1].query
+    query = served.requests[-1].query
     assert query["status"] == "ended"
     assert query["startType"] == "cold"
     assert query["startTime"] == "1577836800"
@@ -119,9 +118,9 @@ def test_pipecat_filters_reach_the_wire(
 
 
 def test_videosdk_start_get_wait_end(
-    served: ThreadedEmulator, capsys: pytest.CaptureFixture[str]
+    served: Emulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = served.emu.url
+    url = served.url
     code, out, err = cli(
         capsys,
         "sessions",
@@ -131,7 +130,7 @@ def test_videosdk_start_get_wait_end(
         "--base-url",
         url,
         "--deployment-id",
-        served.emu.videosdk_deployment_id,
+        served.videosdk_deployment_id,
         "--tag",
         "v1.0",
         "--env",
@@ -146,7 +145,7 @@ def test_videosdk_start_get_wait_end(
     assert code == 0, err
     started = json.loads(out)
     assert started["status"] == "queued"
-    body = served.emu.requests[-1].body
+    body = served.requests[-1].body
     assert body["env"] == {"A": "1"}
     assert body["metaData"]["user"] == "42"
     assert body["webhook"] == {
@@ -178,7 +177,7 @@ def test_videosdk_start_get_wait_end(
 
 
 def test_pipecat_start_with_body_from_a_file(
-    served: ThreadedEmulator, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    served: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     payload = tmp_path / "body.json"
     payload.write_text('{"user": "42", "nested": [1, 2]}')
@@ -189,7 +188,7 @@ def test_pipecat_start_with_body_from_a_file(
         "--provider",
         "pipecat",
         "--base-url",
-        served.emu.url,
+        served.url,
         "--create-daily-room",
         "--body",
         f"@{payload}",
@@ -197,8 +196,8 @@ def test_pipecat_start_with_body_from_a_file(
     assert code == 0, err
     started = json.loads(out)
     assert started["connection"]["daily_room"].startswith("https://")
-    assert served.emu.requests[-1].body["body"] == {"user": "42", "nested": [1, 2]}
-    assert served.emu.requests[-1].body["createDailyRoom"] is True
+    assert served.requests[-1].body["body"] == {"user": "42", "nested": [1, 2]}
+    assert served.requests[-1].body["createDailyRoom"] is True
 
 
 @pytest.mark.parametrize(
@@ -211,14 +210,14 @@ def test_pipecat_start_with_body_from_a_file(
     ],
 )
 def test_errors_map_to_exit_codes(
-    served: ThreadedEmulator,
+    served: Emulator,
     capsys: pytest.CaptureFixture[str],
     argv: tuple[str, ...],
     code: int,
     needle: str,
 ) -> None:
     provider = "pipecat" if "--body" in argv else "videosdk"
-    got, out, err = cli(capsys, *argv, "--provider", provider, "--base-url", served.emu.url)
+    got, out, err = cli(capsys, *argv, "--provider", provider, "--base-url", served.url)
     assert got == code
     assert out == ""
     assert needle in err
@@ -246,11 +245,11 @@ def test_missing_credentials_name_the_variable(
 
 
 def test_wrong_credentials_exit_4_without_leaking_them(
-    served: ThreadedEmulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    served: Emulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("VIDEOSDK_SECRET_KEY", "definitely-not-the-secret-0123456789")
     code, out, err = cli(
-        capsys, "-v", "sessions", "list", "--provider", "videosdk", "--base-url", served.emu.url
+        capsys, "-v", "sessions", "list", "--provider", "videosdk", "--base-url", served.url
     )
     assert code == 4
     assert "AuthenticationError" in err
@@ -260,9 +259,9 @@ def test_wrong_credentials_exit_4_without_leaking_them(
 
 
 def test_failed_session_exits_7(
-    served: ThreadedEmulator, capsys: pytest.CaptureFixture[str]
+    served: Emulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    doomed = served.emu.add_videosdk_deployment(name="doomed", fail_sessions=True)
+    doomed = served.add_videosdk_deployment(name="doomed", fail_sessions=True)
     code, out, _ = cli(
         capsys,
         "sessions",
@@ -270,7 +269,7 @@ def test_failed_session_exits_7(
         "--provider",
         "videosdk",
         "--base-url",
-        served.emu.url,
+        served.url,
         "--deployment-id",
         doomed.id,
         "--tag",
@@ -285,7 +284,7 @@ def test_failed_session_exits_7(
         "--provider",
         "videosdk",
         "--base-url",
-        served.emu.url,
+        served.url,
         "--until",
         "ended",
         "--timeout",
@@ -295,10 +294,10 @@ def test_failed_session_exits_7(
     assert "failed" in err
 
 
-def test_rate_limited_exits_6(served: ThreadedEmulator, capsys: pytest.CaptureFixture[str]) -> None:
-    served.emu.faults = FaultPlan(rate=1.0, kinds=[FaultKind.RATE_LIMITED], retry_after=3600)
+def test_rate_limited_exits_6(served: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    served.faults = FaultPlan(rate=1.0, kinds=[FaultKind.RATE_LIMITED], retry_after=3600)
     code, _, err = cli(
-        capsys, "sessions", "get", "x", "--provider", "pipecat", "--base-url", served.emu.url
+        capsys, "sessions", "get", "x", "--provider", "pipecat", "--base-url", served.url
     )
     assert code == 6
     assert "429" in err
@@ -334,10 +333,10 @@ def run(
     )
 
 
-def test_subprocess_list_and_get(served: ThreadedEmulator) -> None:
+def test_subprocess_list_and_get(served: Emulator) -> None:
     listing = run(
-        agentcloud_argv("sessions", "list", "--provider", "videosdk", "--base-url", served.emu.url),
-        served.env(),
+        agentcloud_argv("sessions", "list", "--provider", "videosdk", "--base-url", served.url),
+        served.environment(),
     )
     assert listing.returncode == 0, listing.stderr
     items = lines(listing.stdout)
@@ -350,39 +349,32 @@ def test_subprocess_list_and_get(served: ThreadedEmulator) -> None:
             "--provider",
             "videosdk",
             "--base-url",
-            served.emu.url,
+            served.url,
         ),
-        served.env(),
+        served.environment(),
     )
     assert got.returncode == 0
     assert json.loads(got.stdout)["id"] == items[0]["id"]
 
 
-def test_subprocess_closed_pipe_stops_cleanly(served: ThreadedEmulator) -> None:
-    served.run(_seed_many(served.emu))
+def test_subprocess_closed_pipe_stops_cleanly(served: Emulator) -> None:
+    served.seed_sessions("pipecat", 3000, seed=11)
     command = (
         f"{sys.executable} -m agentcloud sessions list --provider pipecat "
-        f"--base-url {served.emu.url} --per-page 10 | head -n 3; "
+        f"--base-url {served.url} --per-page 10 | head -n 3; "
         'echo "exit=${PIPESTATUS[0]}" >&2'
     )
-    result = run(["bash", "-c", command], served.env())
+    result = run(["bash", "-c", command], served.environment())
     assert len(result.stdout.splitlines()) == 3
     assert "exit=0" in result.stderr
     assert "Traceback" not in result.stderr
     assert "BrokenPipe" not in result.stderr
 
 
-def _seed_many(emu: Emulator) -> Callable[[], Coroutine[Any, Any, None]]:
-    async def seed() -> None:
-        emu.seed_sessions("pipecat", 3000, seed=11)
-
-    return seed
-
-
-def test_subprocess_missing_credentials(served: ThreadedEmulator) -> None:
-    env = {name: "" for name in served.env()}
+def test_subprocess_missing_credentials(served: Emulator) -> None:
+    env = {name: "" for name in served.environment()}
     result = run(
-        agentcloud_argv("sessions", "list", "--provider", "pipecat", "--base-url", served.emu.url),
+        agentcloud_argv("sessions", "list", "--provider", "pipecat", "--base-url", served.url),
         env,
     )
     assert result.returncode == 3
@@ -428,11 +420,11 @@ def test_emulator_command_serves_and_prints_credentials() -> None:
             process.wait()
 
 
-def test_ctrl_c_during_a_listing_stops_cleanly(served: ThreadedEmulator) -> None:
+def test_ctrl_c_during_a_listing_stops_cleanly(served: Emulator) -> None:
     import signal
 
-    served.emu.latency = 0.2  # a slow vendor, so the listing is still going when we interrupt
-    served.run(_seed_many(served.emu))
+    served.latency = 0.2  # a slow vendor, so the listing is still going when we interrupt
+    served.seed_sessions("pipecat", 3000, seed=11)
     process = subprocess.Popen(
         agentcloud_argv(
             "sessions",
@@ -440,14 +432,14 @@ def test_ctrl_c_during_a_listing_stops_cleanly(served: ThreadedEmulator) -> None
             "--provider",
             "pipecat",
             "--base-url",
-            served.emu.url,
+            served.url,
             "--per-page",
             "5",
         ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, **served.env()},
+        env={**os.environ, **served.environment()},
     )
     try:
         assert process.stdout is not None

@@ -3,12 +3,11 @@ retry policy that sleeps by advancing it (so timers, polls and backoff run insta
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from agentcloud import RetryPolicy
 from agentcloud.testing import ManualClock
+from tests.helpers import advancing_policy
 
 
 @pytest.fixture
@@ -18,8 +17,4 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def policy(clock: ManualClock) -> RetryPolicy:
-    async def advance(seconds: float) -> None:
-        clock.advance(seconds)
-        await asyncio.sleep(0)
-
-    return RetryPolicy(sleep=advance, clock=clock.now, random=lambda: 0.5)
+    return advancing_policy(clock)

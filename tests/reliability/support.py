@@ -1,4 +1,4 @@
-"""Shared pieces of the reliability suites: time, policies, fault sets, a threaded emulator.
+"""Shared pieces of the reliability suites: time, policies, fault sets.
 
 Nothing here sleeps to make an assertion true. Retries wait on :class:`HybridTime`, whose
 ``sleep`` returns at once but is still counted by its ``clock``; real time (the emulator's

@@ -32,7 +32,7 @@ from agentcloud import (
 from agentcloud.cli import main
 from agentcloud.testing import Emulator, Lifecycle, ManualClock
 
-from .support import FakeTime, ThreadedEmulator, fast_cli_retries
+from .support import FakeTime, fast_cli_retries
 
 SESSIONS = "/ai/v1/ai-deployment-sessions"
 DEPLOYMENTS = "/ai/v1/ai-deployments"
@@ -424,15 +424,15 @@ async def test_constructors_refuse_before_sending(emu: Emulator, x: Any) -> None
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[ThreadedEmulator]:
+def served() -> Iterator[Emulator]:
     lifecycle = Lifecycle(start_delay=0.0, run_duration=None, stop_delay=0.0)
-    with ThreadedEmulator(clock=ManualClock(), seed=42, lifecycle=lifecycle) as threaded:
-        yield threaded
+    with Emulator(clock=ManualClock(), seed=42, lifecycle=lifecycle) as emu:
+        yield emu
 
 
-def cli_argv(served: ThreadedEmulator, x: str) -> Iterator[tuple[list[str], Callable[[str], bool]]]:
-    url = served.emu.url
-    dep = served.emu.videosdk_deployment_id
+def cli_argv(served: Emulator, x: str) -> Iterator[tuple[list[str], Callable[[str], bool]]]:
+    url = served.url
+    dep = served.videosdk_deployment_id
     agent_sessions = f"{AGENTS}/my-agent/sessions"
     for provider, prefix in (("videosdk", SESSIONS), ("pipecat", agent_sessions)):
         common = ["--provider", provider, "--base-url", url]
@@ -501,16 +501,16 @@ def cli_argv(served: ThreadedEmulator, x: str) -> Iterator[tuple[list[str], Call
 )
 @given(x=hostile_text.filter(lambda text: len(text) < 5000))
 def test_cli_arguments_refuse_or_stay_on_their_path(
-    served: ThreadedEmulator,
+    served: Emulator,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     x: str,
 ) -> None:
-    for name, value in served.env().items():
+    for name, value in served.environment().items():
         monkeypatch.setenv(name, value)
     fast_cli_retries(monkeypatch)
     for argv, intended in cli_argv(served, x):
-        served.emu.clear_requests()
+        served.clear_requests()
         try:
             code = main(argv)
         except SystemExit as exit_:  # argparse refusing the command line
@@ -518,25 +518,25 @@ def test_cli_arguments_refuse_or_stay_on_their_path(
         _out, err = capsys.readouterr()
         assert isinstance(code, int)
         assert "Traceback" not in err, err
-        strays = [r.path for r in served.emu.requests if not intended(r.path)]
+        strays = [r.path for r in served.requests if not intended(r.path)]
         assert strays == [], f"{argv} reached {strays}"
         if code == 2 or "InvalidRequestError" in err:
-            assert served.emu.requests == [], f"{argv}: refused only after sending"
+            assert served.requests == [], f"{argv}: refused only after sending"
 
 
 def test_deeply_nested_values_are_refused(
-    served: ThreadedEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    served: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name, value in served.env().items():
+    for name, value in served.environment().items():
         monkeypatch.setenv(name, value)
-    served.emu.clear_requests()
+    served.clear_requests()
     deep = "[" * 200_000 + "]" * 200_000
     code = main(
-        ["sessions", "start", "--provider", "pipecat", "--base-url", served.emu.url, "--body", deep]
+        ["sessions", "start", "--provider", "pipecat", "--base-url", served.url, "--body", deep]
     )
     _, err = capsys.readouterr()
     assert code == 3, err
-    assert served.emu.requests == []
+    assert served.requests == []
 
 
 async def test_deeply_nested_python_values_are_refused(

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+import agentcloud.sync
 from agentcloud import (
     AgentCloudError,
     PipecatCloud,
@@ -32,7 +33,6 @@ from agentcloud.testing import Emulator, FaultKind, FaultPlan, Lifecycle, Manual
 from .support import (
     FakeTime,
     ScriptedServer,
-    ThreadedEmulator,
     fast_cli_retries,
 )
 
@@ -312,27 +312,28 @@ async def test_an_echoing_vendor_cannot_make_us_leak(caplog: pytest.LogCaptureFi
 
 
 @pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedEmulator]:
-    with ThreadedEmulator(clock=ManualClock(), seed=52, lifecycle=FAST) as threaded:
-        threaded.emu.seed_sessions("videosdk", 5, seed=1, running=2)
-        threaded.emu.seed_sessions("pipecat", 5, seed=1, running=2)
-        for name, value in threaded.env().items():
+def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    with Emulator(clock=ManualClock(), seed=52, lifecycle=FAST) as emu:
+        emu.seed_sessions("videosdk", 5, seed=1, running=2)
+        emu.seed_sessions("pipecat", 5, seed=1, running=2)
+        for name, value in emu.environment().items():
             monkeypatch.setenv(name, value)
-        yield threaded
+        yield emu
 
 
 def test_the_cli_prints_no_secret_even_verbose(
-    served: ThreadedEmulator,
+    served: Emulator,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    emu = served.emu
+    emu = served
     fast_cli_retries(monkeypatch)
-    secrets = list(served.env().values())[:4]
+    secrets = list(served.environment().values())[:4]
     minted = VideoSDK(emu.videosdk_api_key, emu.videosdk_secret)._authorization(None)()
     exposure = Exposure([*secrets, minted])
-    vs_ids = served.run(lambda: emu.videosdk().sessions.list().collect())
-    pc_ids = served.run(lambda: emu.pipecat().sessions.list().collect())
+    with agentcloud.sync.wrap(emu.videosdk()) as vs, agentcloud.sync.wrap(emu.pipecat()) as pc:
+        vs_ids = vs.sessions.list().collect()
+        pc_ids = pc.sessions.list().collect()
     runs: list[list[str]] = []
     for provider, sid in (("videosdk", vs_ids[0].id), ("pipecat", pc_ids[0].id)):
         common = ["--provider", provider, "--base-url", emu.url, "--timeout", "0.3"]
@@ -412,14 +413,14 @@ def test_the_cli_prints_no_secret_even_verbose(
 
 
 def test_verbose_runs_leave_logging_as_they_found_it(
-    served: ThreadedEmulator, capsys: pytest.CaptureFixture[str]
+    served: Emulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """In-process runs of ``main(['-v', ...])`` (tests, embedding) must not pile up
     handlers on the agentcloud logger, each writing to whatever stderr was at the time."""
     agentcloud_logger = logging.getLogger("agentcloud")
     before = (list(agentcloud_logger.handlers), agentcloud_logger.level)
     for _ in range(3):
-        main(["-v", "sessions", "get", SID, "--provider", "videosdk", "--base-url", served.emu.url])
+        main(["-v", "sessions", "get", SID, "--provider", "videosdk", "--base-url", served.url])
     _, err = capsys.readouterr()
     assert (list(agentcloud_logger.handlers), agentcloud_logger.level) == before
     lines = [line for line in err.splitlines() if "sessions.get: GET" in line and "-> 404" in line]
