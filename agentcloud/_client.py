@@ -60,7 +60,7 @@ class ClientOptions(TypedDict, total=False):
     ``max_response_bytes``: the largest body read (default 8 MiB). ``default_headers``: sent
     with every request (Authorization cannot be set). ``hooks``: objects watching every
     request (see :mod:`agentcloud.hooks`). ``fleet``: leases held sessions in Redis (see
-    :mod:`agentcloud.fleet`).
+    ``agentcloud.fleet``).
     """
 
     base_url: str

@@ -102,6 +102,7 @@ class FaultPlan:
     stall_seconds: float = field(default=10.0, validator=validators.ge(0.0))
 
     def applies_to(self, method: str, path: str) -> bool:
+        """Whether a request with this method and (percent-decoded) path may be given a fault."""
         if self.methods and method.upper() not in self.methods:
             return False
         return not self.paths or any(fnmatchcase(path, pattern) for pattern in self.paths)
