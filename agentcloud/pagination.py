@@ -24,7 +24,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Hashable,
+    Iterable,
+    Mapping,
+)
 from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
@@ -285,10 +293,10 @@ class Pager(Generic[T]):
             f"concurrency={self.concurrency})"
         )
 
-    def __aiter__(self) -> AsyncIterator[T]:
+    def __aiter__(self) -> AsyncGenerator[T, None]:
         return self._items()
 
-    async def _items(self) -> AsyncIterator[T]:
+    async def _items(self) -> AsyncGenerator[T, None]:
         async for page in self.pages():
             for item in page.items:
                 yield item
