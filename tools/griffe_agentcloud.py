@@ -65,7 +65,7 @@ def _target(module: griffe.Module, name: str) -> griffe.Object | None:
     except (griffe.AliasResolutionError, griffe.CyclicAliasError):
         return None
     found: griffe.Object = member
-    return found if found.path.startswith("agentcloud") else None
+    return found if found.path.split(".")[0] == module.path.split(".")[0] else None
 
 
 def _documented_members(cls: griffe.Class) -> Iterator[griffe.Object]:
@@ -77,10 +77,14 @@ def _documented_members(cls: griffe.Class) -> Iterator[griffe.Object]:
 
 
 class AgentcloudDocs(griffe.Extension):
-    """Markdown docstrings and the missing-docstring check, on the loaded package."""
+    """Markdown docstrings and the missing-docstring check, on the loaded ``package``."""
+
+    def __init__(self, package: str = "agentcloud") -> None:
+        super().__init__()
+        self.package = package
 
     def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
-        if pkg.name != "agentcloud":
+        if pkg.name != self.package:
             return
         self._rewrite(pkg, seen=set())
         missing: dict[str, str] = {}

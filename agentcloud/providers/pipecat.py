@@ -233,19 +233,16 @@ def session_status(
     it ended in ``endState``, and ``completionStatus`` says how the bot's request ended. The
     first row that matches wins:
 
-    ====================================================  ========================  =======
-    ``endState``                                          ``completionStatus``      status
-    ====================================================  ========================  =======
-    agent_error, agent_start_timeout,                     any                       FAILED
-    ended_before_agent_start
-    any                                                   HTTP_ERROR, or a 5xx      FAILED
-                                                          code ("500", 503)
-    completed, ended, terminated                          other                     ENDED
-    any, and ``endedAt`` set                              other                     ENDED
-    active, or absent, and ``endedAt`` null               other                     RUNNING
-    anything else (unknown, new values), ``endedAt``      other                     UNKNOWN
-    null
-    ====================================================  ========================  =======
+    | ``endState``                                               | ``completionStatus`` | status  |
+    |------------------------------------------------------------|----------------------|---------|
+    | agent_error, agent_start_timeout, ended_before_agent_start | any                  | FAILED  |
+    | any                                                        | HTTP_ERROR, 5xx      | FAILED  |
+    | completed, ended, terminated                               | other                | ENDED   |
+    | any, and ``endedAt`` set                                   | other                | ENDED   |
+    | active, or absent, and ``endedAt`` null                    | other                | RUNNING |
+    | anything else (unknown, new values), ``endedAt`` null      | other                | UNKNOWN |
+
+    A 5xx code is any from "500" to "599", as text or a number.
 
     Pipecat shows no queued or starting stage: a session it knows has been started, so one
     that has not ended is RUNNING, a just-started one included. ``endState`` matches
