@@ -124,7 +124,12 @@ _STATUSES: dict[str, SessionStatus] = {
 
 
 def session_status(raw_status: Any) -> SessionStatus:
-    """VideoSDK's status string to SessionStatus; unknown strings give UNKNOWN."""
+    """VideoSDK's status string to SessionStatus; unknown strings give UNKNOWN.
+
+    ``queued`` and ``pending`` are QUEUED; ``starting`` is STARTING; ``running``,
+    ``started`` and ``active`` are RUNNING; ``stopping`` is STOPPING; ``stopped``,
+    ``completed`` and ``ended`` are ENDED; ``failed`` and ``error`` are FAILED (any case).
+    """
     if not isinstance(raw_status, str):
         return SessionStatus.UNKNOWN
     return _STATUSES.get(raw_status.lower(), SessionStatus.UNKNOWN)
