@@ -51,16 +51,20 @@ class FleetLike(Protocol):
 class ClientOptions(TypedDict, total=False):
     """The keyword arguments every client takes, beside its own credentials.
 
-    ``base_url``: scheme, host and port of the API (the provider's own by default); https
-    unless it is loopback or ``allow_insecure`` is True. ``timeout``: seconds one attempt
-    may take (default 30), or an ``aiohttp.ClientTimeout``. ``retry``: a
-    :class:`~agentcloud.RetryPolicy`. ``http``: your own ``aiohttp.ClientSession``, used and
-    never closed. ``end_on_close``: ``aclose()`` first ends every session the client
-    started and still holds. ``max_connections``: the pool's limit (default 100).
-    ``max_response_bytes``: the largest body read (default 8 MiB). ``default_headers``: sent
-    with every request (Authorization cannot be set). ``hooks``: objects watching every
-    request (see :mod:`agentcloud.hooks`). ``fleet``: leases held sessions in Redis (see
-    :mod:`agentcloud.fleet`).
+    - ``base_url``: scheme, host and port of the API (the provider's own by default); https
+      unless it is loopback or ``allow_insecure`` is True.
+    - ``timeout``: seconds one attempt may take (default 30), or an
+      ``aiohttp.ClientTimeout``.
+    - ``retry``: a :class:`~agentcloud.RetryPolicy`.
+    - ``http``: your own ``aiohttp.ClientSession``, used and never closed.
+    - ``allow_insecure``: allow a plain-http ``base_url`` on a host that is not loopback.
+    - ``end_on_close``: ``aclose()`` first ends every session the client started and still
+      holds.
+    - ``max_connections``: the pool's limit (default 100).
+    - ``max_response_bytes``: the largest body read (default 8 MiB).
+    - ``default_headers``: sent with every request (Authorization cannot be set).
+    - ``hooks``: objects watching every request (see :mod:`agentcloud.hooks`).
+    - ``fleet``: leases held sessions in Redis (see ``agentcloud.fleet``).
     """
 
     base_url: str

@@ -65,7 +65,6 @@ EXIT_UNAVAILABLE = 6
 EXIT_SESSION_FAILED = 7
 EXIT_INTERRUPTED = 130
 
-#: Error families and their exit codes, most specific first.
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (SessionFailedError, EXIT_SESSION_FAILED),
     (InvalidRequestError, EXIT_INPUT),
@@ -80,6 +79,7 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (TransportError, EXIT_UNAVAILABLE),
     (FleetUnavailableError, EXIT_UNAVAILABLE),
 )
+"""Error families and their exit codes, most specific first."""
 
 _EXIT_HELP = """\
 exit codes: 0 ok, 1 other error, 2 usage, 3 input rejected, 4 auth, 5 not found,

@@ -93,6 +93,9 @@ class HookRunner:
         self.active = any(self._by_method.values())
 
     async def emit(self, method: str, info: object) -> None:
+        """Calls every hook that has ``method`` with ``info``, awaiting async ones; a hook that
+        raises is logged and skipped.
+        """
         for hook in self._by_method.get(method, ()):
             try:
                 result = hook(info)

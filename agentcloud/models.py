@@ -212,8 +212,17 @@ def _hashable(value: Any) -> Any:
 class Session(Model):
     """An agent session, as every vendor has it.
 
-    ``metadata`` is None when the vendor's answer does not carry it (a started session
-    carries what it was started with).
+    - ``id`` and ``provider`` (``"videosdk"``, ``"pipecat"``...) identify it; sessions hash
+      and compare by them.
+    - ``status`` is a :class:`SessionStatus`; ``raw_status`` the vendor's own word for it.
+    - ``deployment_id``: what was deployed and started.
+    - ``created_at``, ``updated_at``, ``started_at``, ``ended_at``: timezone-aware UTC
+      datetimes; ``duration``: seconds, once the session has ended.
+    - ``metadata`` is None when the vendor's answer does not carry it (a started session
+      carries what it was started with).
+    - ``raw``: the vendor's JSON object as received, unknown keys included.
+
+    Each provider's session class adds the vendor's own fields.
     """
 
     _identity: ClassVar[tuple[str, ...]] = ("provider", "id")

@@ -60,6 +60,7 @@ class TracingHooks:
         return span
 
     def on_request(self, info: RequestInfo) -> None:
+        """Opens the attempt's CLIENT span, under the call's span (opened by its first attempt)."""
         parent = trace.set_span_in_context(self._call_span(info))
         url = urlsplit(info.url)
         attributes: dict[str, Any] = {
@@ -80,6 +81,9 @@ class TracingHooks:
         )
 
     def on_response(self, info: ResponseInfo) -> None:
+        """Ends the attempt's span with its status or error, and the call's span after its final
+        attempt.
+        """
         attempt = self._attempts.pop((info.call_id, info.attempt), None)
         error_type = _error_type(info)
         if attempt is not None:
@@ -99,6 +103,7 @@ class TracingHooks:
                 call.end()
 
     def on_retry(self, info: RetryInfo) -> None:
+        """Records the retry as an event on the call's span: attempt, delay and cause."""
         call = self._calls.get(info.call_id)
         if call is not None:
             call.add_event(

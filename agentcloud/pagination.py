@@ -25,7 +25,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Hashable,
+    Iterable,
+    Mapping,
+)
 from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
@@ -48,11 +56,11 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: The largest page size the SDK asks for by default, as the vendors' own tools do.
 MAX_PER_PAGE = 100
+"""The largest page size the SDK asks for by default, as the vendors' own tools do."""
 
-#: Fetches the page at a zero-based index with a page size: ``fetch(index, per_page)``.
 PageFetcher = Callable[[int, int], Awaitable[Page[T]]]
+"""Fetches the page at a zero-based index with a page size: ``fetch(index, per_page)``."""
 
 #: Sends one page request with these query parameters and returns the decoded answer.
 PageRequest = Callable[[Mapping[str, str]], Awaitable[Any]]
@@ -96,7 +104,11 @@ class PagingStyle(Protocol):
         known in advance)."""
         ...
 
-    def query(self, index: int, size: int, cursor: str | None) -> dict[str, str]: ...
+    def query(self, index: int, size: int, cursor: str | None) -> dict[str, str]:
+        """The query parameters asking for the page at ``index`` of ``size`` items (``cursor`` is
+        the previous page's token, for styles that use one).
+        """
+        ...
 
     def read(self, data: Any, index: int, size: int, cursor: str | None, what: str) -> Page[Any]:
         """A page of raw items from the decoded answer."""
@@ -114,9 +126,11 @@ class PageNumbers:
     indexed: bool = attrs.field(default=True, init=False)
 
     def query(self, index: int, size: int, cursor: str | None) -> dict[str, str]:
+        """``page`` (counted from 1) and the page size."""
         return {self.page_param: str(index + 1), self.size_param: str(size)}
 
     def read(self, data: Any, index: int, size: int, cursor: str | None, what: str) -> Page[Any]:
+        """The page's items, its number and the total the answer states."""
         return Page(
             items=_items(data, self.items, what),
             number=index + 1,
@@ -138,9 +152,11 @@ class Offsets:
     indexed: bool = attrs.field(default=True, init=False)
 
     def query(self, index: int, size: int, cursor: str | None) -> dict[str, str]:
+        """The limit and the offset of the page's first item."""
         return {self.limit_param: str(size), self.offset_param: str(index * size)}
 
     def read(self, data: Any, index: int, size: int, cursor: str | None, what: str) -> Page[Any]:
+        """The page's items, its offset and the total, unless the answer marks it a lower bound."""
         total = _total(data, self.total, what)
         if self.lower_bound is not None and _dig(data, self.lower_bound[0]) == self.lower_bound[1]:
             total = None
@@ -159,12 +175,14 @@ class Cursor:
     indexed: bool = attrs.field(default=False, init=False)
 
     def query(self, index: int, size: int, cursor: str | None) -> dict[str, str]:
+        """The page size and, after the first page, the token the previous page named."""
         query = {} if self.size_param is None else {self.size_param: str(size)}
         if cursor is not None:
             query[self.cursor_param] = cursor
         return query
 
     def read(self, data: Any, index: int, size: int, cursor: str | None, what: str) -> Page[Any]:
+        """The page's items and the token of the next page (None at the end)."""
         token: Any = None
         for path in self.next:
             token = _dig(data, path)
@@ -184,9 +202,11 @@ class OneAnswer:
     indexed: bool = attrs.field(default=False, init=False)
 
     def query(self, index: int, size: int, cursor: str | None) -> dict[str, str]:
+        """No paging parameters: the one answer holds every item."""
         return {}
 
     def read(self, data: Any, index: int, size: int, cursor: str | None, what: str) -> Page[Any]:
+        """Every item, as one page whose total is its length."""
         items = _items(data, self.items, what)
         return Page(items=items, offset=0, total=len(items))
 
@@ -274,10 +294,10 @@ class Pager(Generic[T]):
             f"concurrency={self.concurrency})"
         )
 
-    def __aiter__(self) -> AsyncIterator[T]:
+    def __aiter__(self) -> AsyncGenerator[T, None]:
         return self._items()
 
-    async def _items(self) -> AsyncIterator[T]:
+    async def _items(self) -> AsyncGenerator[T, None]:
         async for page in self.pages():
             for item in page.items:
                 yield item

@@ -72,10 +72,10 @@ __all__ = [
 
 logger = logging.getLogger("agentcloud")
 
-#: Webhook bodies are small; anything larger is refused before it is read whole.
 DEFAULT_MAX_BODY = 64 * 1024
-#: Seconds a delivery is remembered, so a replay within them is refused.
+"""Webhook bodies are small; anything larger is refused before it is read whole."""
 DEFAULT_REPLAY_WINDOW = 24 * 3600.0
+"""Seconds a delivery is remembered, so a replay within them is refused."""
 
 
 class WebhookFormat(Protocol):
@@ -90,7 +90,11 @@ class WebhookFormat(Protocol):
     provider: str
     key_arguments: tuple[str, ...]
 
-    def keys(self, material: Mapping[str, Any]) -> KeyMaterial | None: ...
+    def keys(self, material: Mapping[str, Any]) -> KeyMaterial | None:
+        """The key material the caller gave (``key_arguments`` of it), or None when none was given;
+        InvalidRequestError naming a bad one.
+        """
+        ...
 
     def signed(self, headers: Mapping[str, str]) -> bool:
         """Whether the delivery carries a signature at all (checked before any key work)."""
@@ -292,12 +296,16 @@ class KeyRing:
 
     @property
     def refreshable(self) -> bool:
+        """Whether the key is fetched (and so can be fetched again after a failed check)."""
         return self._source is not None
 
     def __repr__(self) -> str:
         return f"KeyRing({'fetched' if self._source else 'fixed'})"
 
     async def get(self) -> Any:
+        """The key: the given one, or the fetched one (fetched on first need, once for every caller
+        waiting on it).
+        """
         if self._key is not None:
             return self._key
         return await self._fetch()
@@ -398,6 +406,7 @@ class WebhookStats:
 
     @property
     def rejected(self) -> int:
+        """Deliveries refused for any reason (duplicates and dropped events are not rejections)."""
         return (
             self.unsigned
             + self.bad_signature

@@ -45,8 +45,8 @@ __all__ = [
 
 logger = logging.getLogger("agentcloud")
 
-#: Packages outside agentcloud publish their providers' ProviderInfo under this group.
 ENTRY_POINT_GROUP = "agentcloud.providers"
+"""Packages outside agentcloud publish their providers' ProviderInfo under this group."""
 
 
 def _names(value: Iterable[str]) -> tuple[str, ...]:
@@ -76,6 +76,7 @@ class ProviderInfo:
         return importlib.import_module(self.module)
 
     def client_class(self) -> type[Any]:
+        """The provider's client class (``VideoSDK``...), importing its module on first use."""
         return getattr(self.load(), self.client)  # type: ignore[no-any-return]
 
     def attribute(self, name: str, default: Any = None) -> Any:

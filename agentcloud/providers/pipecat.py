@@ -182,23 +182,27 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://api.pipecat.daily.co"
+"""Where Pipecat Cloud's API lives, unless a client is given ``base_url=``."""
 PRIVATE_KEY_ENV = "PIPECAT_CLOUD_API_KEY"
+"""The variable the private key (``api_key``) is read from."""
 PUBLIC_KEY_ENV = "PIPECAT_CLOUD_PUBLIC_KEY"
-#: The error code of a start refused because the agent has no free capacity.
+"""The variable the public key (``public_key``) is read from."""
 AT_CAPACITY_CODE = "PCC-AGENT-AT-CAPACITY"
-#: The error code of a call made before the deployment or bot is ready (nothing was done).
+"""The error code of a start refused because the agent has no free capacity."""
 NOT_READY_CODE = "PCC-1001"
+"""The error code of a call made before the deployment or bot is ready (nothing was done)."""
 
 _AGENTS = "/v1/agents"
 _PUBLIC = "/v1/public"
 
-#: The transports a start may ask for; Pipecat's default is daily.
 TRANSPORTS = ("daily", "webrtc", "websocket")
+"""The transports a start may ask for; Pipecat's default is daily."""
 _DEFAULT_TRANSPORT = "daily"
-#: The largest serialized start ``body`` per transport: 1 MB for daily and webrtc, 4 KB for
-#: websocket (read as binary units, so the SDK never refuses what Pipecat would take; a body
-#: Pipecat finds too large still comes back as PayloadTooLargeError).
 BODY_LIMITS: dict[str, int] = {"daily": 1024 * 1024, "webrtc": 1024 * 1024, "websocket": 4 * 1024}
+"""The largest serialized start ``body`` per transport: 1 MB for daily and webrtc, 4 KB for
+websocket (read as binary units, so the SDK never refuses what Pipecat would take; a body
+Pipecat finds too large still comes back as PayloadTooLargeError).
+"""
 
 _LIST_STATUSES = ("active", "ended", "all")
 _START_TYPES = ("cold", "warm", "all")
@@ -1948,3 +1952,5 @@ CLI = ProviderCLI(
     credentials=(PRIVATE_KEY_ENV, PUBLIC_KEY_ENV, "PIPECAT_CLOUD_AGENT"),
     base_url_env="PIPECAT_CLOUD_BASE_URL",
 )
+"""Pipecat's part of the ``agentcloud`` command: ``--agent``, start and listing options,
+credential variables."""

@@ -42,9 +42,11 @@ class SystemClock:
         self._monotonic_anchor = time.monotonic()
 
     def now(self) -> float:
+        """Current time as unix seconds."""
         return self._wall_anchor + (time.monotonic() - self._monotonic_anchor)
 
     async def sleep(self, seconds: float) -> None:
+        """Waits ``seconds`` of real time."""
         await asyncio.sleep(max(0.0, seconds))
 
 
@@ -56,6 +58,7 @@ class ManualClock:
         self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
 
     def now(self) -> float:
+        """The clock's time as unix seconds; it changes only through `advance`."""
         return self._now
 
     def advance(self, seconds: float) -> None:
@@ -80,6 +83,7 @@ class ManualClock:
                         loop.call_soon_threadsafe(_wake, waiter)
 
     async def sleep(self, seconds: float) -> None:
+        """Returns once `advance` has moved the clock ``seconds`` on."""
         if seconds <= 0:
             await asyncio.sleep(0)
             return

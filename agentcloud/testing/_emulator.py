@@ -61,19 +61,21 @@ class Emulator:
     provider's emulator package (``agentcloud.testing.<provider>``) lists its names, and
     ``dir(emu)`` shows them all.
 
-    host, port: where to listen (port 0 picks a free one).
-    clock: drives session timers and timestamps; a `ManualClock` makes tests deterministic.
-    seed: fixes the ids of new sessions and which ones fail (with `Lifecycle.failure_rate`).
-    lifecycle: default session timers (`Lifecycle`); deployments and agents may override.
-    latency: real seconds every request waits before it is handled (`emu.latency`).
-    faults: a `FaultPlan`, or None (`emu.faults`, changeable while running).
-    webhook_private_key: RSA key for providers that sign webhooks with one (default: a
-        new 2048-bit key).
-    webhook_timeout: seconds one webhook POST may take before it is recorded as failed.
-    max_recorded_requests: how many requests `emu.requests` keeps, the newest (default
-        10,000; None keeps all); `emu.requests.dropped` counts the ones let go.
-    <provider>_<option>: a provider's own options, such as its credentials (see its
-        emulator package); any other keyword is a TypeError.
+    - host, port: where to listen (port 0 picks a free one).
+    - clock: drives session timers and timestamps; a `ManualClock` makes tests
+      deterministic.
+    - seed: fixes the ids of new sessions and which ones fail (with
+      `Lifecycle.failure_rate`).
+    - lifecycle: default session timers (`Lifecycle`); deployments and agents may override.
+    - latency: real seconds every request waits before it is handled (`emu.latency`).
+    - faults: a `FaultPlan`, or None (`emu.faults`, changeable while running).
+    - webhook_private_key: RSA key for providers that sign webhooks with one (default: a
+      new 2048-bit key).
+    - webhook_timeout: seconds one webhook POST may take before it is recorded as failed.
+    - max_recorded_requests: how many requests `emu.requests` keeps, the newest (default
+      10,000; None keeps all); `emu.requests.dropped` counts the ones let go.
+    - ``<provider>_<option>``: a provider's own options, such as its credentials (see its
+      emulator package); any other keyword is a TypeError.
     """
 
     def __init__(

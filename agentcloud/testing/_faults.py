@@ -82,14 +82,15 @@ def _upper(value: Iterable[str]) -> tuple[str, ...]:
 class FaultPlan:
     """Which requests fail and how.
 
-    rate: share (0..1) of eligible requests that get a random fault.
-    kinds: weights of the fault kinds drawn (a mapping, or an iterable for equal weights).
-    paths / methods: limit faults to requests whose path matches one of these fnmatch
-        patterns (e.g. "/v1/public/*") and whose method is listed; empty means all.
-    script: faults for the first eligible requests, in order (None = no fault), applied
-        before the random draws begin; script requests draw no random numbers.
-    retry_after: the Retry-After header value (seconds) of RATE_LIMITED.
-    stall_seconds: how long STALL sends nothing.
+    - rate: share (0..1) of eligible requests that get a random fault.
+    - seed: seeds the random draws, so a plan fails the same requests every run.
+    - kinds: weights of the fault kinds drawn (a mapping, or an iterable for equal weights).
+    - paths / methods: limit faults to requests whose path matches one of these fnmatch
+      patterns (e.g. "/v1/public/*") and whose method is listed; empty means all.
+    - script: faults for the first eligible requests, in order (None = no fault), applied
+      before the random draws begin; script requests draw no random numbers.
+    - retry_after: the Retry-After header value (seconds) of RATE_LIMITED.
+    - stall_seconds: how long STALL sends nothing.
     """
 
     rate: float = field(default=0.0, validator=[validators.ge(0.0), validators.le(1.0)])
@@ -102,6 +103,7 @@ class FaultPlan:
     stall_seconds: float = field(default=10.0, validator=validators.ge(0.0))
 
     def applies_to(self, method: str, path: str) -> bool:
+        """Whether a request with this method and (percent-decoded) path may be given a fault."""
         if self.methods and method.upper() not in self.methods:
             return False
         return not self.paths or any(fnmatchcase(path, pattern) for pattern in self.paths)

@@ -28,6 +28,7 @@ class Phase(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
+        """True once the session can no longer change: completed or failed."""
         return self in (Phase.COMPLETED, Phase.FAILED)
 
 

@@ -51,6 +51,7 @@ class FakeTime:
 
     @property
     def now(self) -> float:
+        """The fake monotonic time (settable, to place it where a test wants)."""
         return self.monotonic()
 
     @now.setter
@@ -58,6 +59,9 @@ class FakeTime:
         self._now = value
 
     def monotonic(self) -> float:
+        """The fake time in seconds: its own, or the emulator clock's if given (plus real time
+        elapsed with ``real=True``).
+        """
         base = self._clock.now() if self._clock is not None else self._now
         return base + (time.monotonic() - self._origin if self._real else 0.0)
 
@@ -72,6 +76,9 @@ class FakeTime:
             self._now += seconds
 
     async def sleep(self, seconds: float) -> None:
+        """Records the step, moves the time on by ``seconds`` and yields to the event loop once; no
+        real time passes.
+        """
         seconds = max(0.0, seconds)
         self.sleeps.append(seconds)
         self.advance(seconds)

@@ -55,9 +55,11 @@ class RequestLog(Sequence[RecordedRequest]):
 
     @property
     def limit(self) -> int | None:
+        """How many records the log keeps (None: all)."""
         return self._records.maxlen
 
     def append(self, record: RecordedRequest) -> None:
+        """Records a request, dropping (and counting) the oldest one when the log is full."""
         if len(self._records) == self._records.maxlen:
             self.dropped += 1
         self._records.append(record)

@@ -38,6 +38,7 @@ class WebhookDelivery:
 
     @property
     def ok(self) -> bool:
+        """True when the receiver answered with a 2xx status."""
         return self.status is not None and 200 <= self.status < 300
 
 

@@ -78,9 +78,11 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://api.videosdk.live"
-#: The metadata key that lets a start be found again after an ambiguous failure.
+"""Where VideoSDK's API lives, unless a client is given ``base_url=``."""
 START_MARKER = "agentcloud_request_id"
+"""The metadata key that lets a start be found again after an ambiguous failure."""
 SIGNATURE_HEADER = "videosdk-signature"
+"""The header carrying a webhook's base64 RSA-SHA256 signature of its raw body."""
 
 _SESSIONS = "/ai/v1/ai-deployment-sessions"
 _DEPLOYMENTS = "/ai/v1/ai-deployments"
@@ -94,7 +96,6 @@ _RECONCILE_MAX_SCAN = 20_000
 #: VideoSDK's still makes tokens VideoSDK accepts.
 _CLOCK_SKEW = 60
 
-#: The webhook events a VideoSDK session start may subscribe to.
 WEBHOOK_EVENTS: tuple[str, ...] = (
     "ai-deployment-session-starting",
     "ai-deployment-session-started",
@@ -102,6 +103,7 @@ WEBHOOK_EVENTS: tuple[str, ...] = (
     "ai-deployment-session-stopped",
     "ai-deployment-session-failed",
 )
+"""The webhook events a VideoSDK session start may subscribe to."""
 _EVENT_PREFIXES = ("ai-deployment-session-", "agent-session-")
 
 _STATUSES: dict[str, SessionStatus] = {
@@ -125,7 +127,12 @@ _STATUSES: dict[str, SessionStatus] = {
 
 
 def session_status(raw_status: Any) -> SessionStatus:
-    """VideoSDK's status string to SessionStatus; unknown strings give UNKNOWN."""
+    """VideoSDK's status string to SessionStatus; unknown strings give UNKNOWN.
+
+    ``queued`` and ``pending`` are QUEUED; ``starting`` is STARTING; ``running``,
+    ``started`` and ``active`` are RUNNING; ``stopping`` is STOPPING; ``stopped``,
+    ``completed`` and ``ended`` are ENDED; ``failed`` and ``error`` are FAILED (any case).
+    """
     if not isinstance(raw_status, str):
         return SessionStatus.UNKNOWN
     return _STATUSES.get(raw_status.lower(), SessionStatus.UNKNOWN)
@@ -250,6 +257,9 @@ class TokenMinter:
         return "TokenMinter(api_key=[redacted], secret=[redacted])"
 
     def claims(self, issued_at: int) -> dict[str, Any]:
+        """The JWT claims of a token issued at ``issued_at`` (unix seconds): the API key, the
+        ``crawler`` role, and ``iat``/``exp`` set back by the clock-skew allowance.
+        """
         return {
             "apikey": self._api_key,
             "permissions": ["allow_join", "allow_mod"],
@@ -634,3 +644,5 @@ class _Webhooks:
 
 
 WEBHOOK_FORMAT = _Webhooks()
+"""How VideoSDK's webhooks are verified and parsed (read by ``webhooks.parse`` and
+``WebhookReceiver``)."""

@@ -40,6 +40,7 @@ class EmulatedDeployment:
 
     @property
     def latest_tag(self) -> str | None:
+        """The newest of the deployment's tags, or None when it has none."""
         return self.tags[-1] if self.tags else None
 
 
