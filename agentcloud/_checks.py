@@ -29,6 +29,7 @@ __all__ = [
     "check_json_value",
     "check_seconds",
     "check_segment",
+    "check_string_map",
     "check_text",
     "check_timeout",
     "credential",
@@ -118,6 +119,17 @@ def check_json_object(argument: str, value: object) -> dict[str, Any]:
             raise InvalidRequestError(argument, f"keys must be strings, got {key!r}")
     copied: dict[str, Any] = _json_copy(argument, dict(value))
     return copied
+
+
+def check_string_map(argument: str, value: object) -> dict[str, str]:
+    """A mapping of non-empty names to strings (an environment, attributes), as a copy."""
+    checked = check_json_object(argument, value)
+    for key, item in checked.items():
+        if not key or not isinstance(item, str):
+            raise InvalidRequestError(
+                argument, f"must map non-empty names to strings; {key!r} is {type(item).__name__}"
+            )
+    return checked
 
 
 def check_json_value(argument: str, value: object) -> Any:

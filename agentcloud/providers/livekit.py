@@ -94,6 +94,7 @@ from .._checks import (
     check_choice,
     check_count,
     check_json_object,
+    check_string_map,
     check_text,
     check_timeout,
     credential,
@@ -652,18 +653,6 @@ def _check_metadata_text(value: str) -> str:
     return value
 
 
-def _check_attributes(attributes: Mapping[str, str] | None) -> dict[str, str] | None:
-    if attributes is None:
-        return None
-    checked = check_json_object("attributes", attributes)
-    for key, value in checked.items():
-        if not key or not isinstance(value, str):
-            raise InvalidRequestError(
-                "attributes", f"must map non-empty names to strings; {key!r} is not one"
-            )
-    return checked
-
-
 def _gone(session_id: str, room: str, last: LiveKitSession | None = None) -> LiveKitSession:
     """A dispatch LiveKit no longer lists: ended, as last seen (or known only by id)."""
     if last is None:
@@ -896,7 +885,9 @@ class LiveKitSessions(SessionsResource[LiveKitSession], _Twirp):
             sent = {**meta, START_MARKER: marker} if marker else meta
             if sent or metadata is not None:
                 body["metadata"] = json.dumps(sent, separators=(",", ":"))
-        checked_attributes = _check_attributes(attributes)
+        checked_attributes = (
+            None if attributes is None else check_string_map("attributes", attributes)
+        )
         if checked_attributes:
             body["attributes"] = checked_attributes
         if deployment is not None:

@@ -38,7 +38,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ..._checks import check_json_object, check_text, path_segment
+from ..._checks import check_json_object, check_string_map, check_text, path_segment
 from ..._convert import WireStructurer, expect_object, make_converter, set_derived
 from ..._resource import Listing, Resource, SessionsResource
 from ..._sessions import Inconclusive, SessionStart, StartPlan
@@ -305,18 +305,6 @@ def _check_webhook(
     return {"endPoint": endpoint, "events": list(webhook.events)}
 
 
-def _check_env(env: Mapping[str, str] | None) -> dict[str, str] | None:
-    if env is None:
-        return None
-    checked = check_json_object("env", env)
-    for key, value in checked.items():
-        if not key or not isinstance(value, str):
-            raise InvalidRequestError(
-                "env", f"must map non-empty names to strings; {key!r} is {type(value).__name__}"
-            )
-    return checked
-
-
 # ---- resources ---------------------------------------------------------------------------
 
 _SESSION_LISTING = Listing(
@@ -401,7 +389,7 @@ class VideoSDKSessions(SessionsResource[VideoSDKSession]):
             "deploymentId": check_text("deployment_id", deployment_id),
             "tag": check_text("tag", tag),
         }
-        checked_env = _check_env(env)
+        checked_env = None if env is None else check_string_map("env", env)
         if checked_env is not None:
             body["env"] = checked_env
         meta = check_json_object("metadata", metadata) if metadata is not None else {}
