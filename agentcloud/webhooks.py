@@ -629,7 +629,7 @@ class WebhookReceiver:
         for event in self._events:
             if session_id is not None and event.session_id != session_id:
                 continue
-            if kind is not None and event.type is not kind and event.name != kind:
+            if kind is not None and event.type != kind and event.name != kind:
                 continue
             self._events.remove(event)
             return event

@@ -256,3 +256,12 @@ async def test_mountable_on_a_users_app() -> None:
 
 def test_public_names() -> None:
     assert {"parse", "verify_signature", "WebhookReceiver", "SessionEvent"} <= set(wh.__all__)
+
+
+async def test_next_matches_a_type_given_as_its_value() -> None:
+    receiver = WebhookReceiver(provider="videosdk", verify=False)
+    await receiver.put(
+        parse("videosdk", delivery("ai-deployment-session-started", "s9"), {}, verify=False)
+    )
+    event = await receiver.next(type="started", timeout=1)
+    assert event.session_id == "s9"
