@@ -17,7 +17,7 @@ from ._clock import Clock, SystemClock
 from ._faults import FaultInjector, FaultPlan
 from ._lifecycle import Lifecycle, Phase
 from ._pipeline import NetworkConditions, Router, build_pipeline
-from ._recording import RequestLog
+from ._recording import BoundedLog, RequestLog
 from ._registry import load_world_modules, world_options
 from ._seeding import SEED_NEWEST_AT, SeedPlan
 from ._state import SessionBook, SessionRecord
@@ -100,7 +100,7 @@ class Emulator:
         self.clock: Clock = clock or SystemClock()
         """The clock that drives session timers and timestamps."""
         self._book = SessionBook(clock=self.clock, lifecycle=lifecycle or Lifecycle(), seed=seed)
-        self._dispatcher = WebhookDispatcher(timeout=webhook_timeout)
+        self._dispatcher = WebhookDispatcher(timeout=webhook_timeout, limit=max_recorded_requests)
         self._conditions = NetworkConditions()
         self.latency = latency
         self.faults = faults
@@ -362,8 +362,9 @@ class Emulator:
         self._at_home(self._requests.clear)
 
     @property
-    def webhook_deliveries(self) -> list[WebhookDelivery]:
-        """Every webhook POST attempted, with its outcome, in completion order."""
+    def webhook_deliveries(self) -> BoundedLog[WebhookDelivery]:
+        """The webhook POSTs attempted, with their outcomes, in completion order (the newest
+        `max_recorded_requests` of them, like `requests`)."""
         return self._dispatcher.deliveries
 
     async def settle(self) -> None:

@@ -5,14 +5,23 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 from attrs import frozen
 
 from ._faults import FaultKind
 from ._json import decode_json
 
-__all__ = ["REDACTED", "RecordedRequest", "RequestLog", "parse_body", "redact_headers"]
+__all__ = [
+    "REDACTED",
+    "BoundedLog",
+    "RecordedRequest",
+    "RequestLog",
+    "parse_body",
+    "redact_headers",
+]
+
+_T = TypeVar("_T")
 
 REDACTED = "[REDACTED]"
 _ALWAYS_REDACTED = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
@@ -38,8 +47,8 @@ class RecordedRequest:
     """The path exactly as sent, percent-encoding intact (`%2F` stays `%2F`), no query."""
 
 
-class RequestLog(Sequence[RecordedRequest]):
-    """The newest `limit` requests, oldest first; older ones are dropped and counted.
+class BoundedLog(Sequence[_T]):
+    """The newest `limit` records, oldest first; older ones are dropped and counted.
 
     A sequence like a list: indexing, slicing (a list), `len`, iteration, and equality
     with any other sequence of records (`emu.requests == []`). `limit` None keeps all.
@@ -47,10 +56,10 @@ class RequestLog(Sequence[RecordedRequest]):
 
     def __init__(self, limit: int | None) -> None:
         if limit is not None and limit < 0:
-            raise ValueError("the request log's limit must be >= 0 or None")
-        self._records: deque[RecordedRequest] = deque(maxlen=limit)
+            raise ValueError("a log's limit must be >= 0 or None")
+        self._records: deque[_T] = deque(maxlen=limit)
         self.dropped = 0
-        """How many requests were dropped to keep the log within its limit since it was
+        """How many records were dropped to keep the log within its limit since it was
         last cleared."""
 
     @property
@@ -58,8 +67,8 @@ class RequestLog(Sequence[RecordedRequest]):
         """How many records the log keeps (None: all)."""
         return self._records.maxlen
 
-    def append(self, record: RecordedRequest) -> None:
-        """Records a request, dropping (and counting) the oldest one when the log is full."""
+    def append(self, record: _T) -> None:
+        """Keeps a record, dropping (and counting) the oldest one when the log is full."""
         if len(self._records) == self._records.maxlen:
             self.dropped += 1
         self._records.append(record)
@@ -72,14 +81,14 @@ class RequestLog(Sequence[RecordedRequest]):
     def __len__(self) -> int:
         return len(self._records)
 
-    def __iter__(self) -> Iterator[RecordedRequest]:
+    def __iter__(self) -> Iterator[_T]:
         return iter(self._records)
 
     @overload
-    def __getitem__(self, index: int) -> RecordedRequest: ...
+    def __getitem__(self, index: int) -> _T: ...
     @overload
-    def __getitem__(self, index: slice) -> list[RecordedRequest]: ...
-    def __getitem__(self, index: int | slice) -> RecordedRequest | list[RecordedRequest]:
+    def __getitem__(self, index: slice) -> list[_T]: ...
+    def __getitem__(self, index: int | slice) -> _T | list[_T]:
         if isinstance(index, slice):
             start, stop, step = index.indices(len(self._records))
             if step > 0 and start <= stop:
@@ -99,6 +108,11 @@ class RequestLog(Sequence[RecordedRequest]):
 
     def __repr__(self) -> str:
         return repr(list(self._records))
+
+
+class RequestLog(BoundedLog[RecordedRequest]):
+    """The newest `limit` requests the emulator received (`emu.requests`), oldest first;
+    older ones are dropped and counted in `dropped`."""
 
 
 def redact_headers(headers: Iterable[tuple[str, str]], secrets: Iterable[str]) -> dict[str, str]:

@@ -18,6 +18,8 @@ import aiohttp
 from attrs import frozen
 from yarl import URL
 
+from ._recording import BoundedLog
+
 __all__ = ["WebhookDelivery", "WebhookDispatcher", "is_loopback_url"]
 
 
@@ -82,12 +84,13 @@ class _Outgoing:
 class WebhookDispatcher:
     """Queues and POSTs signed webhook events; records every outcome in `deliveries`."""
 
-    def __init__(self, *, timeout: float) -> None:
+    def __init__(self, *, timeout: float, limit: int | None = None) -> None:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._http: aiohttp.ClientSession | None = None
         self._tails: dict[str, asyncio.Task[None]] = {}
         self._pending: set[asyncio.Task[None]] = set()
-        self.deliveries: list[WebhookDelivery] = []
+        # Bounded like the request log: a long-running emulator must not grow without end.
+        self.deliveries: BoundedLog[WebhookDelivery] = BoundedLog(limit)
 
     async def open(self) -> None:
         if self._http is None:

@@ -217,3 +217,13 @@ def test_the_plugin_falls_back_without_pytest_asyncio(monkeypatch: pytest.Monkey
 
     monkeypatch.setitem(sys.modules, "pytest_asyncio", None)  # makes the import fail
     assert pytest_plugin._async_fixture() is pytest.fixture
+
+
+async def test_webhook_deliveries_are_bounded_like_the_request_log() -> None:
+    async with Emulator(max_recorded_requests=3) as emulator:
+        log = emulator.webhook_deliveries
+        assert log.limit == 3
+        for number in range(5):
+            log.append(f"delivery-{number}")  # type: ignore[arg-type]
+        assert list(log) == ["delivery-2", "delivery-3", "delivery-4"]
+        assert log.dropped == 2
