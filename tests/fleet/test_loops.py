@@ -37,10 +37,21 @@ async def test_a_client_on_another_loop_leases_spends_and_is_reaped_from_here(
         await eventually(lambda: redis.hexists(records, f"videosdk:{session_id}"))
         async with emu.videosdk() as reaper:
 
-            async def reaped() -> bool:
-                return any(item.ended for item in await fleet.reap([reaper]))
+            tried: list[object] = []  # what each pass did, for the failure message
 
-            await eventually(reaped, timeout=5.0, what="the lease expired and reaped")
+            async def reaped() -> bool:
+                passes = await fleet.reap([reaper])
+                tried.extend(passes)
+                return any(item.ended for item in passes)
+
+            # The lease TTL is 1 s; the bound is generous because a loaded CI machine
+            # delays the reaper's passes, not because expiry may take longer.
+            liveness = f"agentcloud:{{{namespace}}}:lease:videosdk:{session_id}"
+            try:
+                await eventually(reaped, timeout=10.0, what="the lease expired and reaped")
+            except AssertionError as error:
+                ttl = await redis.pttl(liveness)
+                raise AssertionError(f"{error}; passes: {tried!r}; liveness pttl {ttl}") from None
         assert emu.session_phase("videosdk", session_id).value in ("stopping", "completed")
         await fleet.aclose()  # closes the thread loop's connections there
 
