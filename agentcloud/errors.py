@@ -164,9 +164,9 @@ class RateLimitError(APIError):
 
 
 class AgentAtCapacityError(RateLimitError):
-    """The agent has no free capacity (Pipecat's ``PCC-AGENT-AT-CAPACITY``, VideoSDK's
-    "No workers available"): the request provably started nothing, so it may be retried
-    once capacity frees up (see ``start(wait_for_capacity=...)``)."""
+    """The agent has no free capacity (each provider maps its vendor's own words for it,
+    an error code or a message): the request provably started nothing, so it may be
+    retried once capacity frees up (see ``start(wait_for_capacity=...)``)."""
 
 
 class ServerError(APIError):

@@ -212,7 +212,7 @@ def _hashable(value: Any) -> Any:
 class Session(Model):
     """An agent session, as every vendor has it.
 
-    - ``id`` and ``provider`` (``"videosdk"``, ``"pipecat"``...) identify it; sessions hash
+    - ``id`` and ``provider`` (the registry's name for the vendor) identify it; sessions hash
       and compare by them.
     - ``status`` is a :class:`SessionStatus`; ``raw_status`` the vendor's own word for it.
     - ``deployment_id``: what was deployed and started.
