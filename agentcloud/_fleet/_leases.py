@@ -103,7 +103,13 @@ class LeaseListener:
         return frozenset(field[prefix:] for field in self._records)
 
     def held(self, session: Session, *, managed: bool) -> None:
-        if self._closed or not (managed or self._every_held):
+        if self._closed:
+            return
+        if not (managed or self._every_held):
+            # Held but not (or no longer) promised an end: a blocking start is entered as
+            # managed, then let go as merely held when no ``with`` block takes it. A lease
+            # left behind would have the reaper end a session its caller keeps running.
+            self.released(session.id)
             return
         field = lease_field(self._provider, session.id)
         self._records[field] = self._record(session)

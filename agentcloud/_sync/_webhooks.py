@@ -61,6 +61,7 @@ class WebhookReceiver(Blocking):
 
     @property
     def provider(self) -> str:
+        """The provider whose deliveries this receiver verifies (``"videosdk"``...)."""
         provider: str = self._target.provider
         return provider
 

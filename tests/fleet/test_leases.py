@@ -92,6 +92,25 @@ async def test_only_sessions_the_client_promised_to_end_are_leased(
         await plain.sessions.end(mine.id)
 
 
+async def test_a_session_no_longer_managed_gives_its_lease_up(
+    emu: Emulator, fleet: Fleet, namespace: str, redis: aioredis.Redis
+) -> None:
+    """What a blocking start does: entered as managed (so an abandoned start is ended),
+    then merely held when no ``with`` block takes it; a lease left behind would have a
+    reaper end the session once its holder closed."""
+    async with emu.videosdk(fleet=fleet) as vs:
+        start = vs.sessions.start(**start_kwargs(emu))
+        session = await start.__aenter__()
+        await eventually(lambda: _present(lease_of(redis, namespace, session.id)))
+        start.set_managed(False)
+        await eventually(lambda: _absent(lease_of(redis, namespace, session.id)))
+        assert vs._fleet_listener is not None
+        assert session.id not in vs._fleet_listener.leased
+    async with emu.videosdk() as reaper:
+        assert await fleet.reap([reaper]) == []
+    assert emu.session_phase("videosdk", session.id).value not in ("stopping", "completed")
+
+
 async def test_the_heartbeat_renews_a_lease_beyond_its_ttl(
     emu: Emulator, fleet: Fleet, namespace: str, redis: aioredis.Redis
 ) -> None:

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from agentcloud import RetryPolicy
-from agentcloud.sync import PipecatCloud, VideoSDK, wrap
+from agentcloud.sync import LiveKitCloud, PipecatCloud, VideoSDK, wrap
 from agentcloud.testing import Emulator, Lifecycle, ManualClock
 from tests.helpers import advancing_policy
 from tests.sync.helpers import Connections
@@ -44,6 +44,12 @@ def vs(emu: Emulator, policy: RetryPolicy) -> Iterator[VideoSDK]:
 @pytest.fixture
 def pc(emu: Emulator, policy: RetryPolicy) -> Iterator[PipecatCloud]:
     with wrap(emu.pipecat(retry=policy)) as client:
+        yield client
+
+
+@pytest.fixture
+def lk(emu: Emulator, policy: RetryPolicy) -> Iterator[LiveKitCloud]:
+    with wrap(emu.livekit(retry=policy)) as client:
         yield client
 
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -56,6 +57,15 @@ def sigint_when(event: threading.Event, *, timeout: float = 10.0) -> Iterator[No
         event.set()  # never press later than the block
         presser.join()
         signal.signal(signal.SIGINT, previous)
+
+
+def idle_until_interrupted(limit: float = 10.0) -> None:
+    """Blocks, as a bot's work in a ``with`` block would, until Ctrl-C (at most ``limit``
+    seconds). In short slices: a signal that lands just as a wait begins, after the thread
+    let go of the interpreter but before it sleeps, is only acted on when that wait ends."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def tasks_left(client: Any) -> list[asyncio.Task[Any]]:

@@ -1,15 +1,16 @@
 """The integration suite's scenarios through the blocking clients, against the emulator.
 
-Each scenario says which methods it calls (``@covers``); the last test fails when a public
-method of a built-in provider (on the client or any resource) is called by none of them,
-so a method added to an async class gets a blocking scenario here too.
+Each scenario says which methods it calls (``@covers``, from ``tests/sync/scenarios.py``); the
+last test fails when a public method of a built-in provider (on the client or any resource)
+is called by no scenario of any ``tests/sync/test_*.py`` module, so a method added to an async
+class gets a blocking scenario too. VideoSDK's agent runtime, Pipecat's platform calls and
+LiveKit have modules of their own (``test_*_against_emulator.py`` here).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -33,21 +34,8 @@ from agentcloud import (
 from agentcloud.providers import provider_infos
 from agentcloud.sync import PipecatCloud, Started, VideoSDK, WebhookReceiver, wrap
 from agentcloud.testing import Emulator
+from tests.sync.scenarios import covers, every_scenario
 from tests.sync.surface import async_surface
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-COVERED: set[str] = set()
-
-
-def covers(*methods: str) -> Callable[[F], F]:
-    """Marks a scenario as calling ``methods`` ("videosdk sessions.start", ...)."""
-    COVERED.update(methods)
-
-    def mark(test: F) -> F:
-        return test
-
-    return mark
 
 
 def ended_or_ending(emu: Emulator, provider: str, session_id: str) -> bool:
@@ -350,8 +338,8 @@ def test_every_public_method_of_a_built_in_provider_has_a_scenario(emu: Emulator
             continue
         client = getattr(emu, info.name)()
         wanted |= {f"{info.name} {path}" for path in async_surface(client)}
-    missing = sorted(wanted - COVERED)
+    missing = sorted(wanted - every_scenario())
     assert not missing, (
-        f"no blocking scenario calls {', '.join(missing)}: add one to {__file__} "
-        f"(marked @covers(...))"
+        f"no blocking scenario calls {', '.join(missing)}: add one to a module of "
+        f"tests/sync (marked @covers(...))"
     )

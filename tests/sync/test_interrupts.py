@@ -16,7 +16,13 @@ from agentcloud import RetryPolicy, SessionStatus
 from agentcloud._sync._portal import Portal, _Call
 from agentcloud.sync import wrap
 from agentcloud.testing import Emulator
-from tests.sync.helpers import Connections, OnRequest, sigint_when, tasks_left
+from tests.sync.helpers import (
+    Connections,
+    OnRequest,
+    idle_until_interrupted,
+    sigint_when,
+    tasks_left,
+)
 
 STALL = 5.0  # the emulator's latency while a call is to be interrupted
 
@@ -124,7 +130,7 @@ def test_ctrl_c_inside_a_with_block_ends_its_session(emu: Emulator, policy: Retr
         ):
             assert s.status is SessionStatus.QUEUED
             inside.set()
-            threading.Event().wait(STALL)  # the bot's work, interrupted
+            idle_until_interrupted(STALL)  # the bot's work, interrupted
         assert not_billing(emu) == []
         assert tasks_left(client) == []
 
