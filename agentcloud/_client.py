@@ -164,6 +164,28 @@ class BaseClient:
         """Ends a session this client holds; each provider knows how."""
         raise NotImplementedError
 
+    def _end_route(self, session: Any) -> str | None:
+        """How :meth:`_end_leased` must end ``session`` when ``sessions.end`` is not the
+        way (None when it is): a short name the fleet's lease keeps, so a reaper in any
+        process ends the session as its holder would have."""
+        return None
+
+    async def _end_leased(
+        self,
+        session_id: str,
+        *,
+        route: str | None,
+        arguments: Mapping[str, str],
+        timeout: float | None,
+    ) -> object:
+        """Ends a session whose holder died (the fleet's reaper), by the ``route`` and the
+        ``sessions.end`` ``arguments`` its lease recorded."""
+        if route is not None:
+            # A lease from a newer SDK: guessing would end the wrong thing, or nothing.
+            raise ValueError(f"this agentcloud cannot end a session leased as {route!r}")
+        sessions: Any = getattr(self, "sessions")  # noqa: B009  # every provider has them
+        return await sessions.end(session_id, **arguments, timeout=timeout)
+
     def _track(self, start: asyncio.Task[Any]) -> None:
         """Remembers a start under way, so ``aclose()`` waits for what it makes."""
         self._starts.add(start)

@@ -6,7 +6,8 @@ session started with a plain ``await`` and no ``end_on_close`` is the caller's t
 ending it when its starter dies could cut a call another service still serves.)
 
 A lease is two keys: the lease's record in the namespace's hash (what a reaper needs to end
-the session: provider, id, the arguments ``sessions.end`` takes beside the id), and a
+the session: provider, id, the arguments ``sessions.end`` takes beside the id, or the
+route the provider ends it by when ``sessions.end`` is not the way), and a
 liveness key holding the holder's name with a TTL that one heartbeat task per client
 renews. A holder that stops renewing (killed, frozen, cut off from Redis for longer than
 the TTL) lets the liveness key expire, and a reaper then ends the session. A session that
@@ -135,12 +136,14 @@ class LeaseListener:
             for name in self._end_names
             if isinstance(value := getattr(session, name, None), str)
         }
+        route = getattr(self._client, "_end_route", lambda _: None)(session)
         # No more than ending needs: a session's other fields may hold room tokens.
         return json.dumps(
             {
                 "provider": self._provider,
                 "session_id": session.id,
                 "end": arguments,
+                **({"route": route} if isinstance(route, str) else {}),
                 "deployment_id": session.deployment_id,
                 "holder": self.owner,
                 "leased_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),

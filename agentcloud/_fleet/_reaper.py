@@ -131,10 +131,20 @@ class _Reaper:
         attempts = int(record.get("attempts") or 0) + 1
         holder = record.get("holder") if isinstance(record.get("holder"), str) else None
         client = self._clients[provider]
+        route = record.get("route")
         try:
-            await client.sessions.end(
-                session_id, **_end_keywords(client, record), timeout=self._timeout
-            )
+            ender = getattr(client, "_end_leased", None)
+            if ender is not None:
+                await ender(
+                    session_id,
+                    route=route if isinstance(route, str) else None,
+                    arguments=_end_keywords(client, record),
+                    timeout=self._timeout,
+                )
+            else:  # a client of another kind: its sessions.end is the only way it has
+                await client.sessions.end(
+                    session_id, **_end_keywords(client, record), timeout=self._timeout
+                )
         except NotFoundError:
             pass  # nothing left to end
         except Exception as error:

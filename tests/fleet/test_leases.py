@@ -322,3 +322,44 @@ def test_bad_fleet_options_are_refused(kwargs: dict[str, Any], argument: str) ->
     with pytest.raises(InvalidRequestError) as caught:
         Fleet(options.pop("url"), **options)
     assert caught.value.argument == argument
+
+
+async def test_a_reaper_ends_a_dispatch_by_its_room_as_its_holder_would(
+    emu: Emulator, fleet: Fleet, namespace: str, redis: aioredis.Redis
+) -> None:
+    """A runtime dispatch is no ``sessions.end`` session: its lease names the route, and
+    the reaper ends the room's agent session (not an ai-deployment session of that id)."""
+    holder = emu.videosdk(fleet=fleet)
+    dispatch = await holder.runtime.dispatch(agent_id=emu.videosdk_agent_id).__aenter__()
+    record, _ = await eventually(lambda: _present(lease_of(redis, namespace, dispatch.id)))
+    assert record["route"] == "runtime"
+    [running] = [
+        s for s in emu.worlds["videosdk"].runtime.sessions.values() if s.room_id == dispatch.room_id
+    ]
+    await orphan(holder)
+    async with emu.videosdk() as reaper:
+
+        async def reaped() -> list[Any]:
+            return [(item.session_id, item.ended) for item in await fleet.reap([reaper])]
+
+        assert await eventually(reaped, what="the dispatch reaped") == [(dispatch.id, True)]
+    assert emu.videosdk_runtime_session(running.id).timeline.terminated
+    assert not [r for r in emu.requests if r.path == END_PATH]
+    assert await lease_of(redis, namespace, dispatch.id) == (None, -2)
+
+
+async def test_a_lease_of_a_route_this_sdk_does_not_know_is_kept_for_a_later_reaper(
+    emu: Emulator, fleet: Fleet, namespace: str, redis: aioredis.Redis
+) -> None:
+    records, field, _ = keys(namespace, "s-new")
+    await redis.hset(
+        records, field, json.dumps({"provider": "videosdk", "session_id": "s-new", "route": "x"})
+    )
+    async with emu.videosdk() as reaper:
+        [item] = await fleet.reap([reaper])
+    assert (item.ended, item.attempts) == (False, 1)
+    assert "'x'" in str(item.error)
+    assert not [r for r in emu.requests if r.path == END_PATH]  # nothing guessed
+    record, _ = await lease_of(redis, namespace, "s-new")
+    assert record is not None
+    assert record["attempts"] == 1

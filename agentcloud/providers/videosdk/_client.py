@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Unpack
 
 from ..._checks import credential
@@ -20,6 +20,9 @@ from ._base import (
     _error_fields,
 )
 from ._runtime import Dispatch, Rooms, Runtime
+
+#: How a lease names a dispatch's way out: ``runtime.sessions.end`` by its room.
+_RUNTIME_ROUTE = "runtime"
 
 __all__ = ["VideoSDK"]
 
@@ -101,3 +104,20 @@ class VideoSDK(BaseClient):
         if isinstance(session, Dispatch):  # held by its room: ended by room
             return await self.runtime.sessions.end(room_id=session.room_id)
         return await self.sessions.end(session.id)
+
+    def _end_route(self, session: Session) -> str | None:
+        return _RUNTIME_ROUTE if isinstance(session, Dispatch) else None
+
+    async def _end_leased(
+        self,
+        session_id: str,
+        *,
+        route: str | None,
+        arguments: Mapping[str, str],
+        timeout: float | None,
+    ) -> object:
+        if route == _RUNTIME_ROUTE:  # a dispatch's id is its room
+            return await self.runtime.sessions.end(room_id=session_id, timeout=timeout)
+        return await super()._end_leased(
+            session_id, route=route, arguments=arguments, timeout=timeout
+        )
