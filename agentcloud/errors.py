@@ -19,6 +19,7 @@ Every exception derives from :class:`AgentCloudError`, so one ``except`` catches
     ├── ResponseDecodeError                        2xx whose body is not the documented shape
     ├── StartOutcomeUnknownError                   a start failed ambiguously, not reconciled
     ├── SessionFailedError                         wait() saw the session fail
+    ├── DeploymentFailedError                      a wait for a deploy saw it fail
     ├── WebhookVerificationError                   a webhook's signature is missing or wrong
     └── FleetUnavailableError                      the fleet's Redis cannot be reached
 
@@ -43,6 +44,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "DeploymentFailedError",
     "FleetUnavailableError",
     "InvalidRequestError",
     "NotFoundError",
@@ -230,6 +232,22 @@ class SessionFailedError(AgentCloudError):
         self.session = session
         # Both come from the vendor, which may echo a credential into either.
         text = f"session {session.id} failed (vendor status {session.raw_status!r})"
+        super().__init__(printable(redact_known(text)))
+
+
+class DeploymentFailedError(AgentCloudError):
+    """A wait for a deploy saw the vendor report it failed (waiting longer would not help).
+
+    ``name`` is what was being deployed; ``errors`` the vendor's reasons, each as
+    ``"CODE: message"``, the first of them in the message.
+    """
+
+    def __init__(self, name: str, errors: tuple[str, ...]) -> None:
+        self.name = name
+        self.errors = errors
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        # The reasons come from the vendor, which may echo a credential into them.
+        text = f"{name!r} failed to deploy: {errors[0] if errors else 'no reason given'}{more}"
         super().__init__(printable(redact_known(text)))
 
 

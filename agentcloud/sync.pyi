@@ -798,6 +798,8 @@ class _Agents:
         Transient failures (5xx, connection errors, after the ordinary retries) are polled
         through, up to 5 in a row; RequestTimeoutError after ``timeout`` seconds (the whole
         wait; None waits as long as it takes), naming the agent's last state.
+        DeploymentFailedError at once when the agent's status reports errors (a failed
+        deploy: the official CLI stops there too).
         """
 
 

@@ -136,6 +136,7 @@ from .._transport import (
 from ..errors import (
     AgentAtCapacityError,
     APIError,
+    DeploymentFailedError,
     InvalidRequestError,
     RequestTimeoutError,
     ResponseDecodeError,
@@ -343,6 +344,9 @@ class Agent(Model):
     when they match and ``ready``). ``min_agents``/``max_agents`` are its auto-scaling
     bounds. ``ready``, ``active_session_count`` and the scaling come with ``agents.get()``
     (and create/update) only; the agent listing does not carry them (None there).
+    ``errors``: why its deploy failed, each as ``"CODE: message"`` (Pipecat's undocumented
+    status ``errors``; the official CLI takes any entry as a failed deploy, and so does
+    :meth:`Agents.wait_ready`).
     """
 
     name: str
@@ -357,6 +361,7 @@ class Agent(Model):
     min_agents: int | None = None
     max_agents: int | None = None
     agent_profile: str | None = None
+    errors: tuple[str, ...] = ()
     raw: dict[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
 
     @property
@@ -630,11 +635,36 @@ def _derive_agent(wire: dict[str, Any]) -> dict[str, Any]:
         value = scaling.get(key)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-    return {"min_agents": count("minReplicas"), "max_agents": count("maxReplicas")}
+    return {
+        "min_agents": count("minReplicas"),
+        "max_agents": count("maxReplicas"),
+        "errors": _deploy_errors(wire.get("errors")),
+    }
 
+
+def _deploy_errors(errors: Any) -> tuple[str, ...]:
+    """The status's ``errors`` as ``"CODE: message"``; an entry of another shape is kept
+    as its text, as the official CLI shows it ("an unknown error")."""
+    if not isinstance(errors, list):
+        return ()
+    found: list[str] = []
+    for entry in errors[:_MAX_DEPLOY_ERRORS]:
+        if isinstance(entry, dict) and ("code" in entry or "message" in entry):
+            found.append(f"{entry.get('code')}: {entry.get('message')}")
+        else:
+            found.append(str(entry)[:_MAX_DEPLOY_ERROR_TEXT])
+    return tuple(found)
+
+
+#: Bounds on what a hostile status can make an Agent hold.
+_MAX_DEPLOY_ERRORS = 20
+_MAX_DEPLOY_ERROR_TEXT = 500
 
 _agent_from_wire = WireStructurer(
-    Agent, converter=_converter, derived=("min_agents", "max_agents"), derive=_derive_agent
+    Agent,
+    converter=_converter,
+    derived=("min_agents", "max_agents", "errors"),
+    derive=_derive_agent,
 )
 _region_from_wire = WireStructurer(
     Region, converter=_converter, renames={"display_name": "display_name"}
@@ -1401,6 +1431,8 @@ class Agents(Resource):
         Transient failures (5xx, connection errors, after the ordinary retries) are polled
         through, up to 5 in a row; RequestTimeoutError after ``timeout`` seconds (the whole
         wait; None waits as long as it takes), naming the agent's last state.
+        DeploymentFailedError at once when the agent's status reports errors (a failed
+        deploy: the official CLI stops there too).
         """
         path = f"{_AGENTS}/{path_segment('name', name)}"
         limit = check_timeout("timeout", timeout)
@@ -1434,6 +1466,8 @@ class Agents(Resource):
                 agent = None
             if agent is not None:
                 last = agent
+                if agent.errors:
+                    raise DeploymentFailedError(name, agent.errors)
                 if agent.deployed:
                     return agent
             pause = interval

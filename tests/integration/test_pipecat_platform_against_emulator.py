@@ -13,6 +13,7 @@ import pytest
 
 from agentcloud import (
     AgentAtCapacityError,
+    DeploymentFailedError,
     RetryPolicy,
     SessionEventType,
     SessionFailedError,
@@ -166,6 +167,24 @@ async def test_deploy_update_wait_and_delete() -> None:
         assert regions[0].code == "us-west"
         await pc.agents.delete("voice")
         assert [agent.name async for agent in pc.agents.list()] == ["my-agent"]
+
+
+async def test_a_failed_deploy_ends_the_wait_at_once() -> None:
+    clock = ManualClock()
+    async with (
+        Emulator(clock=clock, pipecat_readiness_delay=20.0) as emu,
+        emu.pipecat(retry=on_clock(clock)) as pc,
+    ):
+        await pc.agents.create("voice", image="img:missing")
+        emu.pipecat_agent("voice").deploy_errors.append(("IMAGE_PULL", "img:missing not found"))
+        began = clock.now()
+        with pytest.raises(DeploymentFailedError) as caught:
+            await pc.agents.wait_ready("voice", timeout=120)
+        assert clock.now() - began < 20  # before the deploy would have been ready
+        assert caught.value.errors == ("IMAGE_PULL: img:missing not found",)
+        assert (await pc.agents.get("voice")).errors == caught.value.errors
+        emu.pipecat_agent("voice").deploy_errors.clear()  # fixed, redeployed
+        assert (await pc.agents.wait_ready("voice", timeout=120)).deployed
 
 
 async def test_webhooks_wake_a_wait_and_repeats_are_dropped() -> None:

@@ -16,6 +16,7 @@ from agentcloud import (
     APIError,
     BadRequestError,
     BotReply,
+    DeploymentFailedError,
     InvalidRequestError,
     LifecycleEvent,
     NotFoundError,
@@ -647,6 +648,57 @@ async def test_wait_ready_times_out_naming_the_state(
         await client.agents.wait_ready("bot", timeout=20)
     assert clock.now - began == pytest.approx(20)
     assert "reconciled old" in str(caught.value)
+
+
+async def test_wait_ready_stops_at_a_failed_deploy_and_keeps_the_vendors_reasons(
+    client: PipecatCloud, clock: FakeTime, mocked: Any
+) -> None:
+    failed = agent_state("new", "new", False)
+    failed["errors"] = [
+        {"code": "IMAGE_PULL", "message": f"cannot pull with {PRIVATE}"},  # echoes the key
+        "disk full",
+        {"unexpected": True},
+    ]
+    mocked.get(f"{AGENTS}/bot", payload=agent_state("new", "old", True))
+    mocked.get(f"{AGENTS}/bot", payload=failed, repeat=True)
+    began = clock.now
+    with pytest.raises(DeploymentFailedError) as caught:
+        await client.agents.wait_ready("bot", timeout=600)
+    assert clock.now - began < 600  # stopped at the failure, not at the timeout
+    assert caught.value.name == "bot"
+    assert caught.value.errors[0] == f"IMAGE_PULL: cannot pull with {PRIVATE}"
+    assert caught.value.errors[1:] == ("disk full", "{'unexpected': True}")
+    message = str(caught.value)
+    assert "'bot' failed to deploy: IMAGE_PULL: cannot pull with" in message
+    assert "(and 2 more)" in message
+    assert PRIVATE not in message
+    assert PRIVATE not in repr(caught.value)
+    assert len(sent(mocked)) == 2
+
+
+@pytest.mark.parametrize(
+    "errors", [None, [], "a string", 7, {"code": "X"}], ids=["null", "empty", "str", "int", "obj"]
+)
+async def test_an_agent_status_without_a_list_of_errors_has_none(
+    client: PipecatCloud, mocked: Any, errors: Any
+) -> None:
+    state = agent_state("new", "new", True)
+    state["errors"] = errors
+    mocked.get(f"{AGENTS}/bot", payload=state)
+    agent = await client.agents.get("bot")
+    assert agent.errors == ()
+    assert agent.deployed
+
+
+async def test_a_status_with_endless_errors_keeps_a_bounded_few(
+    client: PipecatCloud, mocked: Any
+) -> None:
+    state = agent_state("new", "new", False)
+    state["errors"] = ["x" * 2_000] * 2_000  # 4 MB, under the body limit
+    mocked.get(f"{AGENTS}/bot", payload=state)
+    agent = await client.agents.get("bot")
+    assert 0 < len(agent.errors) <= 20
+    assert all(len(text) <= 500 for text in agent.errors)
 
 
 async def test_list_with_the_active_deployment(client: PipecatCloud, mocked: Any) -> None:

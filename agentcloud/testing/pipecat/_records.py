@@ -76,6 +76,8 @@ class EmulatedAgent:
     max_session_duration: int | None = None
     deployments: list[str] = field(factory=list)
     """Every deployment id the agent has had, oldest first."""
+    deploy_errors: list[tuple[str, str]] = field(factory=list)
+    """(code, message) pairs its status reports as ``errors``: a failed deploy."""
 
     def __attrs_post_init__(self) -> None:
         if self.reconciled_deployment_id is None and self.rollout is None:

@@ -248,6 +248,9 @@ def agent_view(agent: EmulatedAgent, active_sessions: int) -> dict[str, Any]:
         view["reconciledDeploymentId"] = agent.reconciled_deployment_id
     if rollout is not None and rollout.previous is not None:
         view["previousRevision"] = _revision(agent, rollout.previous, "Draining", True, since)
+    if agent.deploy_errors:
+        # Undocumented; what the official CLI reads (only present when a deploy failed).
+        view["errors"] = [{"code": code, "message": text} for code, text in agent.deploy_errors]
     return view
 
 
