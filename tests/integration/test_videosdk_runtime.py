@@ -25,6 +25,7 @@ from agentcloud import (
     SessionStatus,
     StartOutcomeUnknownError,
     VideoSDK,
+    Webhook,
     WebhookReceiver,
 )
 from agentcloud.testing import Emulator, FaultKind, FaultPlan, Lifecycle, ManualClock
@@ -312,7 +313,7 @@ async def test_wait_hears_the_agent_session_webhooks(
     than on its (here: ten-minute) polls."""
     async with WebhookReceiver.serve(key_source=vs.webhook_public_key) as hooks:
         version = await vs.runtime.versions.update(
-            emu.videosdk_runtime_version_id, webhook=str(hooks.url)
+            emu.videosdk_runtime_version_id, webhook=Webhook(str(hooks.url))  # every event
         )
         assert version.id == emu.videosdk_runtime_version_id
         deployment = emu.videosdk_runtime_deployment_id

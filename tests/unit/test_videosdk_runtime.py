@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from agentcloud import (
+    RUNTIME_WEBHOOK_EVENTS,
     AgentAtCapacityError,
     AuthenticationError,
     BadRequestError,
@@ -802,6 +803,19 @@ async def test_versions_create_sends_every_setting(client: VideoSDK, mocked: Any
             ],
         },
     }
+
+
+async def test_a_webhook_with_its_default_events_subscribes_every_runtime_event(
+    client: VideoSDK, mocked: Any
+) -> None:
+    mocked.post(f"{CLOUD}/versions", payload=VERSION, repeat=True)
+    for webhook in ("https://example.com/hook", Webhook("https://example.com/hook")):
+        await client.runtime.versions.create(
+            deployment_id="dep-1", agent_id="agent-1", image="bot", webhook=webhook
+        )
+    first, second = (body_of(call[2])["webhook"] for call in sent(mocked))
+    assert first == second
+    assert first["events"] == list(RUNTIME_WEBHOOK_EVENTS)
 
 
 @pytest.mark.parametrize(

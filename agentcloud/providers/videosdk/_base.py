@@ -149,7 +149,12 @@ def _events(value: Any) -> tuple[str, ...]:
 
 @attrs.frozen
 class Webhook(Model):
-    """Where VideoSDK POSTs a session's events, and which events."""
+    """Where VideoSDK POSTs a session's events, and which events.
+
+    ``events`` defaults to every session event (``WEBHOOK_EVENTS``); on the agent runtime
+    (``runtime.versions``) that default means every runtime event instead
+    (``RUNTIME_WEBHOOK_EVENTS``).
+    """
 
     endpoint: str
     events: tuple[str, ...] = attrs.field(default=WEBHOOK_EVENTS, converter=_events)
@@ -295,14 +300,18 @@ def _check_webhook(
     endpoint = check_text("webhook.endpoint", webhook.endpoint, max_length=2048)
     if not endpoint.startswith(("https://", "http://")):
         raise InvalidRequestError("webhook.endpoint", "must be an http(s) URL")
-    if not webhook.events:
+    events = webhook.events
+    if events == WEBHOOK_EVENTS and known != WEBHOOK_EVENTS:
+        # Webhook(url) with its default, "every event", where other events are known.
+        events = known
+    if not events:
         raise InvalidRequestError("webhook.events", "must name at least one event")
-    for event in webhook.events:
+    for event in events:
         if event not in known:
             raise InvalidRequestError(
                 "webhook.events", f"unknown event {event!r}; known: {', '.join(known)}"
             )
-    return {"endPoint": endpoint, "events": list(webhook.events)}
+    return {"endPoint": endpoint, "events": list(events)}
 
 
 # ---- resources ---------------------------------------------------------------------------
