@@ -65,14 +65,17 @@ class Pager(Generic[T]):
 
     @property
     def per_page(self) -> int:
+        """Items asked for per page request."""
         return self._pager.per_page
 
     @property
     def max_items(self) -> int | None:
+        """The most items a walk yields (``None``: every item of the listing)."""
         return self._pager.max_items
 
     @property
     def concurrency(self) -> int:
+        """The most page requests in flight at once during a walk."""
         return self._pager.concurrency
 
     def __repr__(self) -> str:

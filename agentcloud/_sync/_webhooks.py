@@ -61,6 +61,7 @@ class WebhookReceiver(Blocking):
 
     @property
     def provider(self) -> str:
+        """The registered name of the provider whose webhooks this receiver verifies."""
         provider: str = self._target.provider
         return provider
 
