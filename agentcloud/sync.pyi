@@ -228,11 +228,11 @@ class _AgentDeployments:
 class _WaitOptions(TypedDict, total=False):
     """What every provider's ``sessions.wait`` takes besides the session.
 
-    ``until``: the status to wait for (default RUNNING; a later stage counts too).
-    ``timeout``: seconds for the whole wait (default 120; None waits as long as it takes).
-    ``poll_interval`` / ``max_poll_interval``: the first pause between polls and the cap
-    it grows to (defaults 0.5 and 5). ``receiver``: a WebhookReceiver or fleet whose news
-    of the session ends a pause early.
+    - ``until``: the status to wait for (default RUNNING; a later stage counts too).
+    - ``timeout``: seconds for the whole wait (default 120; None waits as long as it takes).
+    - ``poll_interval`` / ``max_poll_interval``: the first pause between polls and the cap
+      it grows to (defaults 0.5 and 5).
+    - ``receiver``: a WebhookReceiver or fleet whose news of the session ends a pause early.
     """
 
     until: SessionStatus | str

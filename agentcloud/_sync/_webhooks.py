@@ -109,7 +109,7 @@ class WebhookReceiver(Blocking):
         **kwargs: Any,
     ) -> ServingReceiver:
         """``with WebhookReceiver.serve(host, port, ...) as receiver`` serves a receiver
-        standalone, as :meth:`agentcloud.WebhookReceiver.serve` does, with the same
+        standalone, as :meth:`agentcloud.webhooks.WebhookReceiver.serve` does, with the same
         arguments (key material, ``verify``, ``fleet``, limits ...), on the loop of
         ``client`` (or of the sync client whose method is passed, e.g. ``key_source=``)."""
         portal = _portal_of(client, kwargs)
