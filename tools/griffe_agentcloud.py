@@ -5,7 +5,9 @@ The docstrings are written to read well in ``help()`` and on the site alike, wit
 reStructuredText habits that Markdown would print literally: Sphinx roles
 (``:class:`~agentcloud.RetryPolicy```) become mkdocstrings cross-references, so a role
 naming nothing the site documents fails the build like any broken link; a paragraph ending
-in ``::`` before an indented block loses one colon (the block is code in both languages).
+in ``::`` before an indented block loses one colon (the block is code in both languages);
+a simple table (``====  ====`` borders above and below the header and at the end) becomes
+a Markdown table, a line whose last cell is empty continuing the row above it.
 
 A public name is one that ``from module import *`` exports (its ``__all__``, read at run
 time, since some modules compute it lazily), in a module whose dotted path has no part
@@ -27,6 +29,7 @@ logger = griffe.get_logger("griffe_agentcloud")
 
 _ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc|obj):`(~?)([\w.]+)`")
 _LITERAL_BLOCK = re.compile(r"::$", re.MULTILINE)
+_TABLE_BORDER = re.compile(r"^ *=+(?:  +=+)+ *$")
 
 
 def _link(match: re.Match[str]) -> str:
@@ -35,9 +38,51 @@ def _link(match: re.Match[str]) -> str:
     return f"[`{shown}`][{target}]"
 
 
+def _cells(line: str, spans: list[tuple[int, int]]) -> list[str]:
+    last = len(spans) - 1
+    return [
+        line[start : None if n == last else end].strip() for n, (start, end) in enumerate(spans)
+    ]
+
+
+def _markdown_table(border: str, header: str, rows: list[str]) -> list[str]:
+    spans = [(m.start(), m.end()) for m in re.finditer(r"=+", border)]
+    indent = border[: spans[0][0]]
+    table: list[list[str]] = []
+    for line in rows:
+        cells = _cells(line, spans)
+        if table and not cells[-1]:  # a continuation of the row above
+            table[-1] = [f"{a} {b}".strip() for a, b in zip(table[-1], cells, strict=True)]
+        else:
+            table.append(cells)
+
+    def row(cells: list[str]) -> str:
+        return indent + "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    return [row(_cells(header, spans)), indent + "|" + "---|" * len(spans), *map(row, table)]
+
+
+def _simple_tables(text: str) -> str:
+    """reStructuredText simple tables as Markdown tables; anything else as it is."""
+    lines = text.split("\n")
+    out: list[str] = []
+    n = 0
+    while n < len(lines):
+        line = lines[n]
+        if _TABLE_BORDER.match(line) and n + 2 < len(lines) and lines[n + 2] == line:
+            end = next((k for k in range(n + 3, len(lines)) if lines[k] == line), None)
+            if end is not None:
+                out += _markdown_table(line, lines[n + 1], lines[n + 3 : end])
+                n = end + 1
+                continue
+        out.append(line)
+        n += 1
+    return "\n".join(out)
+
+
 def as_markdown(text: str) -> str:
     """A docstring's reStructuredText habits turned into Markdown (see the module)."""
-    return _LITERAL_BLOCK.sub(":", _ROLE.sub(_link, text))
+    return _simple_tables(_LITERAL_BLOCK.sub(":", _ROLE.sub(_link, text)))
 
 
 def _public_modules(module: griffe.Module) -> Iterator[griffe.Module]:

@@ -65,17 +65,17 @@ class Pager(Generic[T]):
 
     @property
     def per_page(self) -> int:
-        """The page size asked of the vendor."""
+        """Items asked for per page request."""
         return self._pager.per_page
 
     @property
     def max_items(self) -> int | None:
-        """Where the listing stops (None: at its end)."""
+        """The most items a walk yields (``None``: every item of the listing)."""
         return self._pager.max_items
 
     @property
     def concurrency(self) -> int:
-        """How many pages are fetched at once."""
+        """The most page requests in flight at once during a walk."""
         return self._pager.concurrency
 
     def __repr__(self) -> str:

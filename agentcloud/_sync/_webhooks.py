@@ -61,7 +61,7 @@ class WebhookReceiver(Blocking):
 
     @property
     def provider(self) -> str:
-        """The provider whose deliveries this receiver verifies (``"videosdk"``...)."""
+        """The registered name of the provider whose webhooks this receiver verifies."""
         provider: str = self._target.provider
         return provider
 
@@ -109,7 +109,7 @@ class WebhookReceiver(Blocking):
         **kwargs: Any,
     ) -> ServingReceiver:
         """``with WebhookReceiver.serve(host, port, ...) as receiver`` serves a receiver
-        standalone, as :meth:`agentcloud.WebhookReceiver.serve` does, with the same
+        standalone, as :meth:`agentcloud.webhooks.WebhookReceiver.serve` does, with the same
         arguments (key material, ``verify``, ``fleet``, limits ...), on the loop of
         ``client`` (or of the sync client whose method is passed, e.g. ``key_source=``)."""
         portal = _portal_of(client, kwargs)

@@ -147,19 +147,26 @@ __all__ = [
 ]
 
 URL_ENV = "LIVEKIT_URL"
+"""The environment variable read for the project URL (``wss://`` or ``https://``) when no
+``base_url=`` is given: LiveKit's own name for it."""
 API_KEY_ENV = "LIVEKIT_API_KEY"
+"""The environment variable read for the API key when no ``api_key=`` is given."""
 API_SECRET_ENV = "LIVEKIT_API_SECRET"
-#: The metadata key that lets a start be found again after an ambiguous failure.
+"""The environment variable read for the API secret when no ``api_secret=`` is given."""
 START_MARKER = "agentcloud_request_id"
-#: livekit-api's per-call idempotency key; the SDK sends one per call, the same on retries.
+"""The metadata key that lets a start be found again after an ambiguous failure."""
 REQUEST_ID_HEADER = "X-Livekit-Request-Id"
+"""livekit-api's per-call request id header; the SDK sends a fresh one per call, the same
+on that call's retries."""
 WEBHOOK_CONTENT_TYPE = "application/webhook+json"
+"""The ``Content-Type`` of LiveKit's webhook deliveries."""
 
 _DISPATCH = "/twirp/livekit.AgentDispatchService"
 _ROOMS = "/twirp/livekit.RoomService"
 
-#: Job statuses by their protobuf number (JSON may carry either).
 JOB_STATUSES = ("JS_PENDING", "JS_RUNNING", "JS_SUCCESS", "JS_FAILED", "JS_CANCELLED")
+"""LiveKit's job statuses, each at the index of its protobuf number (a JSON answer may
+carry the name or the number)."""
 _JOB_TYPES = ("JT_ROOM", "JT_PUBLISHER", "JT_PARTICIPANT")
 _JOB_REASONS = (
     "JSR_UNSPECIFIED",
@@ -169,8 +176,9 @@ _JOB_REASONS = (
     "JSR_RETRYING",
 )
 _RESTART_WIRE = ("JRP_ON_FAILURE", "JRP_NEVER")
-#: ``restart_policy=`` of a start: what LiveKit Cloud does when the job fails.
 RESTART_POLICIES = ("on_failure", "never")
+"""The values of a start's ``restart_policy=``: what LiveKit Cloud does when the job
+fails."""
 
 #: Seconds an access token lives, and how long before its end a new one is minted.
 _TOKEN_TTL = 600.0
@@ -564,9 +572,11 @@ class Grant:
 
     @classmethod
     def admin(cls, room: str) -> Grant:
+        """The ``roomAdmin`` grant of ``room``, which the dispatch calls need."""
         return cls("roomAdmin", room)
 
     def video(self) -> dict[str, Any]:
+        """The token's ``video`` claim: ``{kind: true}``, with ``room`` when it names one."""
         claims: dict[str, Any] = {self.kind: True}
         if self.room is not None:
             claims["room"] = self.room
@@ -602,6 +612,9 @@ class AccessTokens:
         return "AccessTokens(api_key=[redacted], api_secret=[redacted])"
 
     def claims(self, grant: Grant, issued_at: int) -> dict[str, Any]:
+        """The claims of a token for ``grant`` minted at ``issued_at`` (unix seconds):
+        ``video``, an empty ``sub``, ``iss`` the API key, ``nbf`` a minute back and ``exp``
+        ``ttl`` seconds on, with no ``iat`` (as livekit-api mints them)."""
         not_before = issued_at - _CLOCK_SKEW
         return {
             "video": grant.video(),
@@ -1347,6 +1360,8 @@ class _Webhooks:
 
 
 WEBHOOK_FORMAT = _Webhooks()
+"""How LiveKit's webhooks are verified and parsed (read by ``webhooks.parse`` and
+``WebhookReceiver``)."""
 
 
 # ---- the command line --------------------------------------------------------------------
@@ -1416,3 +1431,5 @@ CLI = ProviderCLI(
     credentials=(API_KEY_ENV, API_SECRET_ENV),
     base_url_env=URL_ENV,
 )
+"""LiveKit's part of the ``agentcloud`` command line: ``--room`` and the start options,
+and the ``rooms list|create|delete`` commands."""

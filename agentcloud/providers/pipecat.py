@@ -59,7 +59,8 @@ the core's start loop runs with no reconciler: a start is sent at most once (rep
 after a 429, a not-ready or at-capacity answer, or a connection that never opened), and an
 ambiguous failure raises :class:`~agentcloud.StartOutcomeUnknownError`.
 ``start(wait_for_capacity=S)`` keeps re-sending a start refused at capacity for up to S
-seconds (the core's :class:`~agentcloud._sessions.Requeue`).
+seconds (the core's start loop re-sends it after each Retry-After or capped back-off,
+spending no retry budget).
 
 The session API (``sessions.send``). Pipecat forwards every header but ``host``,
 ``content-length`` and ``authorization``, and passes the bot's answer through. Pipecat's
@@ -213,19 +214,24 @@ _END_STATE_SHAPE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _AGENT_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])")
 _MAX_AGENT_NAME = 54
 AGENT_PROFILES = ("agent-1x", "agent-2x", "agent-3x")
-#: Krisp VIVA audio filters; ``off`` sends null (disabled).
+"""The ``agent_profile=`` values of an agent (``agentProfile``: the resources each agent
+instance runs with)."""
 KRISP_FILTERS = ("tel", "pro", "off")
+"""The ``krisp_viva=`` values of an agent: Krisp VIVA audio filters; ``off`` sends null
+(disabled)."""
 #: Pipecat's pool cap of agents per deployment.
 _MAX_AGENTS = 50
 _SESSION_SECONDS = (60, 14400)
 _LOG_ORDERS = ("asc", "desc")
-#: The methods the session API forwards.
 PROXY_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
+"""The HTTP methods ``sessions.send`` accepts: those the session API forwards to the
+bot."""
 #: Methods whose repetition is harmless by HTTP's rules, so the ordinary retries apply.
 _REPEATABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _BOT_STARTED_EVENT = "REQUEST_ARRIVED_AT_BOT"
-#: Seconds a webhook's timestamp may be from ``now``, either way.
 WEBHOOK_TOLERANCE = 300
+"""Seconds a webhook's ``webhook-timestamp`` may be from now, either way, before the
+delivery is refused (Standard Webhooks' five minutes)."""
 #: Transient failures in a row that end ``agents.wait_ready`` (the official CLI's limit).
 _WAIT_READY_TRANSIENT_LIMIT = 5
 
@@ -404,6 +410,7 @@ class BotReply:
 
     @property
     def text(self) -> str:
+        """The body decoded as UTF-8, undecodable bytes replaced."""
         return self.body.decode("utf-8", "replace")
 
     def json(self) -> Any:
@@ -1633,6 +1640,8 @@ class _Webhooks:
 
 
 WEBHOOK_FORMAT = _Webhooks()
+"""How Pipecat's webhooks are verified and parsed (read by ``webhooks.parse`` and
+``WebhookReceiver``)."""
 
 
 # ---- the client --------------------------------------------------------------------------

@@ -8,8 +8,10 @@ A fenced ``python`` block is one of:
   ``examples/quickstart.py`` word for word, so it is run with the examples;
 - a **fragment**: compiled, type-checked with mypy --strict as the body of an async
   function given ``emu`` (an Emulator), ``vs`` (its VideoSDK client), ``pc`` (its
-  PipecatCloud client) and ``DEPLOYMENT_ID``, and run with them against the emulator,
-  with the testing mode on a manual clock so its waits take no real time;
+  PipecatCloud client), ``lk`` (its LiveKitCloud client), ``DEPLOYMENT_ID`` (VideoSDK's
+  deployment), ``AGENT_ID`` and ``AGENT_DEPLOYMENT_ID`` (VideoSDK's agent runtime), and
+  run with them against the emulator, with the testing mode on a manual clock so its waits
+  take no real time;
 - a fragment marked ``<!-- doc-test: not run (why) -->`` on the line before it: compiled
   and type-checked, not run; or ``<!-- doc-test: compile only (why) -->``: compiled only
   (it needs a package agentcloud does not depend on).
@@ -36,7 +38,10 @@ INCLUDABLE = ("examples/", "tests/plugin/agentcloud_acme/", "CHANGELOG.md")
 _FENCE = re.compile(r"^```python\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 _MARK = re.compile(r"<!-- doc-test: (not run|compile only) \((.+?)\) -->\n$")
 _INCLUDE = re.compile(r'^--8<-- "([^"]+)"$')
-_GIVEN = "emu: Emulator, vs: VideoSDK, pc: PipecatCloud, DEPLOYMENT_ID: str"
+_GIVEN = (
+    "emu: Emulator, vs: VideoSDK, pc: PipecatCloud, lk: LiveKitCloud, DEPLOYMENT_ID: str, "
+    "AGENT_ID: str, AGENT_DEPLOYMENT_ID: str"
+)
 
 
 @attrs.frozen
@@ -123,7 +128,7 @@ def _as_module(sample: Sample) -> str:
     body = textwrap.indent(sample.code, "    ")
     return (
         f"# {sample.name}\n"
-        "from agentcloud import PipecatCloud, VideoSDK\n"
+        "from agentcloud import LiveKitCloud, PipecatCloud, VideoSDK\n"
         "from agentcloud.testing import Emulator\n\n\n"
         f"async def fragment({_GIVEN}) -> None:  # noqa: N803\n"
         f"{body}"
@@ -160,8 +165,21 @@ def test_the_fragments_and_examples_type_check(tmp_path: Path) -> None:
 async def test_a_fragment_runs_against_the_emulator(sample: Sample) -> None:
     clock = ManualClock()
     with fake_time(clock=clock):
-        async with Emulator(clock=clock) as emu, emu.videosdk() as vs, emu.pipecat() as pc:
-            given = {"emu": emu, "vs": vs, "pc": pc, "DEPLOYMENT_ID": emu.videosdk_deployment_id}
+        async with (
+            Emulator(clock=clock) as emu,
+            emu.videosdk() as vs,
+            emu.pipecat() as pc,
+            emu.livekit() as lk,
+        ):
+            given = {
+                "emu": emu,
+                "vs": vs,
+                "pc": pc,
+                "lk": lk,
+                "DEPLOYMENT_ID": emu.videosdk_deployment_id,
+                "AGENT_ID": emu.videosdk_agent_id,
+                "AGENT_DEPLOYMENT_ID": emu.videosdk_runtime_deployment_id,
+            }
             outcome = eval(_compiled(sample), given)
             if outcome is not None:
                 await outcome

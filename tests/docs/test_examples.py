@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 
 from agentcloud.testing import Emulator, Lifecycle, Phase
+from tests.fleet.helpers import REDIS_URL, namespace_keys, new_namespace, redis_answers, wipe
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -29,6 +30,8 @@ RUN_HERE = {
     "pipecat_bot.py",
     "usage_report.py",
     "web_service.py",
+    "sync_script.py",
+    "fleet_service.py",
     "testing/greeter.py",
     "testing/test_greeter.py",
 }
@@ -137,6 +140,29 @@ async def test_the_bot_ends_a_session_that_outlives_its_patience() -> None:
         deletes = [r for r in emu.requests if r.method == "DELETE"]
         assert [r.path.rsplit("/", 1)[-1] for r in deletes] == [session_id]
     assert "ending it" in out
+
+
+async def test_the_sync_script_ends_stale_sessions_and_its_own_smoke_test() -> None:
+    async with Emulator() as emu:
+        seeded = emu.seed_sessions("videosdk", 30, running=5)  # days old, five still running
+        stale = seeded[:5]
+        assert all(emu.session_phase("videosdk", s) is Phase.RUNNING for s in stale)
+        other = emu.add_videosdk_deployment(name="other")
+        elsewhere = emu.seed_sessions("videosdk", 4, seed=1, running=2, deployment_id=other.id)
+        async with emu.videosdk() as vs:
+            fresh = await vs.sessions.start(deployment_id=emu.videosdk_deployment_id, tag="v1.0")
+        env = environment(emu, VIDEOSDK_DEPLOYMENT_ID=emu.videosdk_deployment_id)
+        out = await run(str(EXAMPLES / "sync_script.py"), env=env)
+
+        (smoke,) = [line.split()[-1] for line in out.splitlines() if line.startswith("smoke")]
+        ends = [r.body["sessionId"] for r in emu.requests if r.path.endswith("/end")]
+        assert sorted(ends) == sorted([*stale, smoke])  # each once, nothing else
+        assert "5 sessions ran longer than 60 minutes" in out
+        for session_id in [*stale, smoke]:
+            assert emu.session_phase("videosdk", session_id) in (Phase.STOPPING, Phase.COMPLETED)
+        # Younger than MAX_MINUTES, or another deployment's: left running.
+        for session_id in [fresh.id, *elsewhere[:2]]:
+            assert emu.session_phase("videosdk", session_id) in (Phase.QUEUED, Phase.RUNNING)
 
 
 async def _wire_sessions(emu: Emulator) -> list[dict[str, Any]]:
@@ -297,3 +323,91 @@ async def test_the_testing_example_passes_as_a_project_of_its_own() -> None:
     )
     out, _ = await program.finish()
     assert "3 passed" in out, out
+
+
+async def test_fleet_replicas_share_webhooks_and_reap_the_sessions_of_a_dead_one() -> None:
+    if not redis_answers():
+        pytest.fail(f"the fleet example needs a Redis server at {REDIS_URL}", pytrace=False)
+    namespace = new_namespace()  # its own keys, wiped at the end
+    # Sessions run until ended, and take a second to start, so the wait is under way.
+    timers = Lifecycle(start_delay=1.0, run_duration=None, stop_delay=0.0)
+    async with Emulator(lifecycle=timers) as emu:
+        ports = _free_port(), _free_port()
+        a, b = (f"http://127.0.0.1:{port}" for port in ports)
+
+        def replica(port: int) -> dict[str, str]:
+            return environment(
+                emu,
+                PORT=str(port),
+                PUBLIC_URL=b,  # the load balancer hands VideoSDK's deliveries to replica B
+                VIDEOSDK_DEPLOYMENT_ID=emu.videosdk_deployment_id,
+                AGENTCLOUD_REDIS_URL=REDIS_URL,
+                AGENTCLOUD_FLEET_NAMESPACE=namespace,
+                LEASE_TTL="1.5",
+                REAP_EVERY="0.1",
+            )
+
+        script = str(EXAMPLES / "fleet_service.py")
+        replica_a = await Program.start(script, env=replica(ports[0]))
+        replica_b = await Program.start(script, env=replica(ports[1]))
+        try:
+            async with aiohttp.ClientSession() as http:
+                for url in (a, b):
+
+                    async def listening(url: str = url) -> bool:
+                        try:
+                            async with http.get(f"{url}/calls/none/running") as response:
+                                return response.status == 404
+                        except aiohttp.ClientConnectionError:
+                            return False
+
+                    await _until(listening, f"the replica at {url} listening")
+                async with http.post(f"{a}/calls", json={"user": "ada"}) as response:
+                    assert response.status == 201, await response.text()
+                    session_id = (await response.json())["id"]
+                # A polls every 10 s at first: only B's delivery, through Redis, wakes it
+                # within this request's 8 s.
+                async with http.get(
+                    f"{a}/calls/{session_id}/running", timeout=aiohttp.ClientTimeout(total=8)
+                ) as response:
+                    assert response.status == 200, await response.text()
+                    assert (await response.json())["status"] == "running"
+                (started,) = [
+                    d
+                    for d in emu.webhook_deliveries
+                    if d.session_id == session_id and d.event == "ai-deployment-session-started"
+                ]
+                assert started.url == f"{b}/webhooks"
+                assert started.ok
+                # VideoSDK delivers it again, this time to A: a replay, fleet-wide.
+                async with http.post(
+                    f"{a}/webhooks",
+                    data=started.body,
+                    headers={"videosdk-signature": started.signature},
+                ) as response:
+                    assert response.status == 200
+                    assert await response.json() == {"ok": True, "duplicate": True}
+
+            replica_a.process.kill()  # kill -9: no clean shutdown ends its session
+            await replica_a.process.wait()
+
+            def ends() -> list[str]:
+                return [r.body["sessionId"] for r in emu.requests if r.path.endswith("/end")]
+
+            async def reaped() -> bool:
+                return bool(ends())
+
+            await _until(reaped, "the reaper's end", seconds=20)
+            assert emu.session_phase("videosdk", session_id) in (Phase.STOPPING, Phase.COMPLETED)
+        finally:
+            for program in (replica_a, replica_b):
+                if program.process.returncode is None:
+                    program.process.terminate()
+            out, _ = await replica_b.finish()
+            if replica_a.process.returncode is None:
+                await replica_a.process.wait()
+            leases = [k for k in await namespace_keys(namespace) if b":lease" in k]
+            await wipe(namespace)
+        assert ends() == [session_id]  # ended once, by B's reaper
+        assert f"reaped {session_id} ended" in out
+        assert leases == []  # the lease went with the session

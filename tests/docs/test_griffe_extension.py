@@ -127,3 +127,35 @@ def test_the_rewrite_leaves_markdown_alone() -> None:
     assert (
         EXTENSION.as_markdown(":mod:`agentcloud.hooks`") == "[`agentcloud.hooks`][agentcloud.hooks]"
     )
+
+
+def test_a_simple_table_becomes_a_markdown_table() -> None:
+    text = textwrap.dedent(
+        """\
+        The first row that matches wins:
+
+        ==========  ===========  ======
+        ``first``   second       status
+        ==========  ===========  ======
+        a, b,       any          FAILED
+        c
+        d           x | y        ENDED
+                    continued
+        ==========  ===========  ======
+
+        After."""
+    )
+    assert EXTENSION.as_markdown(text) == textwrap.dedent(
+        """\
+        The first row that matches wins:
+
+        | ``first`` | second | status |
+        |---|---|---|
+        | a, b, c | any | FAILED |
+        | d | x \\| y continued | ENDED |
+
+        After."""
+    )
+    # Borders that do not frame a header are left as they are.
+    lone = "====  ====\nnot a table"
+    assert EXTENSION.as_markdown(lone) == lone

@@ -255,3 +255,5 @@ CLI = ProviderCLI(
     credentials=("VIDEOSDK_API_KEY", "VIDEOSDK_SECRET_KEY", AGENT_ENV, DEPLOYMENT_ENV),
     base_url_env="VIDEOSDK_BASE_URL",
 )
+"""VideoSDK's part of the ``agentcloud`` command line: the deployment session options, the
+credential variables, and the ``runtime dispatch|sessions|end|logs`` commands."""

@@ -83,7 +83,6 @@ _END_ROOM_SESSION = "/v2/sessions/end"
 _CLOUD_DEPLOYMENTS = "/ai/v1/cloud/deployments"
 _CLOUD_VERSIONS = "/ai/v1/cloud/versions"
 
-#: The webhook events of agent runtime sessions, subscribed on a version.
 RUNTIME_WEBHOOK_EVENTS: tuple[str, ...] = (
     "agent-session-starting",
     "agent-session-started",
@@ -91,10 +90,11 @@ RUNTIME_WEBHOOK_EVENTS: tuple[str, ...] = (
     "agent-session-stopped",
     "agent-session-failed",
 )
-#: The compute profiles a version may run on.
+"""The webhook events of agent runtime sessions, subscribed on a version."""
 PROFILES = ("cpu-small", "cpu-medium", "cpu-large")
-#: The most replicas a version may scale to (VideoSDK refuses more; it does not clamp).
+"""The compute profiles a version may run on (``profile=``)."""
 MAX_REPLICAS = 50
+"""The most replicas a version may scale to (VideoSDK refuses more; it does not clamp)."""
 
 
 @attrs.frozen(kw_only=True)
