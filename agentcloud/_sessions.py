@@ -461,20 +461,17 @@ class EventSource(Protocol):
 async def _pause(
     sleep: Callable[[float], Awaitable[None]],
     seconds: float,
-    session_id: str,
-    events: EventSource | None,
+    watcher: asyncio.Future[Any] | None,
 ) -> None:
-    """Sleeps ``seconds``, or less when ``events`` brings news of the session."""
-    if events is None:
+    """Sleeps ``seconds``, or less when ``watcher`` (news of the session) completes."""
+    if watcher is None:
         await sleep(seconds)
         return
-    watcher = events.watch(session_id)
     sleeper = asyncio.ensure_future(sleep(seconds))
     try:
         await asyncio.wait({watcher, sleeper}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for waiting in (watcher, sleeper):
-            waiting.cancel()
+        sleeper.cancel()
         await asyncio.gather(sleeper, return_exceptions=True)
 
 
@@ -521,27 +518,36 @@ async def wait_for_status(
     give_up = None if limit is None or limit == math.inf else clock() + limit
     last: S | None = None
     label = f"the wait's {limit:g}s" if limit is not None else ""
-    while True:
-        # No poll outlives the wait: a request that stalls is cut when the timeout comes.
-        try:
-            session = await within_deadline(give_up, get(), label=label)
-        except RequestTimeoutError:
-            if last is None or give_up is None or clock() < give_up:
-                raise
-            session = last  # no time left for this poll: the last one seen decides
-        last = session
-        if _reached(session.status, target):
-            return session
-        if session.status is SessionStatus.FAILED:
-            raise SessionFailedError(session)
-        if give_up is not None:
-            left = give_up - clock()
-            if left <= 0:
-                raise RequestTimeoutError(
-                    f"session {session_id} did not reach {target.value} within {label} "
-                    f"(last status {session.status.value})"
-                )
-            await _pause(sleep, min(interval, left), session_id, events)
-        else:
-            await _pause(sleep, interval, session_id, events)
-        interval = min(interval * 1.5, ceiling)
+    watcher: asyncio.Future[Any] | None = None
+    try:
+        while True:
+            if events is not None and (watcher is None or watcher.done()):
+                # Watched before the poll, so news that lands while it is answered (or
+                # before the pause begins) still ends the pause at once.
+                watcher = events.watch(session_id)
+            # No poll outlives the wait: a request that stalls is cut when the timeout comes.
+            try:
+                session = await within_deadline(give_up, get(), label=label)
+            except RequestTimeoutError:
+                if last is None or give_up is None or clock() < give_up:
+                    raise
+                session = last  # no time left for this poll: the last one seen decides
+            last = session
+            if _reached(session.status, target):
+                return session
+            if session.status is SessionStatus.FAILED:
+                raise SessionFailedError(session)
+            pause = interval
+            if give_up is not None:
+                left = give_up - clock()
+                if left <= 0:
+                    raise RequestTimeoutError(
+                        f"session {session_id} did not reach {target.value} within {label} "
+                        f"(last status {session.status.value})"
+                    )
+                pause = min(interval, left)
+            await _pause(sleep, pause, watcher)
+            interval = min(interval * 1.5, ceiling)
+    finally:
+        if watcher is not None:
+            watcher.cancel()

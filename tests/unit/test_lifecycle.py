@@ -255,3 +255,31 @@ async def test_wait_wakes_early_when_the_receiver_gets_news(mocked: Any) -> None
         session = await asyncio.wait_for(waiting, 5)
     assert session.status is SessionStatus.RUNNING
     assert (await receiver.next(timeout=1)).session_id == "s1"  # the event was not consumed
+
+
+async def test_news_that_lands_while_a_poll_is_answered_ends_the_next_pause(mocked: Any) -> None:
+    """The poll's answer predates the webhook that arrives with it: the wait must not then
+    sleep through its pause as if nothing had come."""
+    from agentcloud import RetryPolicy, WebhookReceiver, webhooks
+
+    receiver = WebhookReceiver(provider="videosdk", verify=False)
+    body = b'{"webhookType": "ai-deployment-session-started", "data": {"sessionId": "s1"}}'
+    polls: list[str] = []
+
+    async def answer(url: Any, **kwargs: Any) -> CallbackResult:
+        if not polls:  # the first poll: the webhook lands while it is being answered
+            await receiver.put(webhooks.parse("videosdk", body, {}, verify=False))
+        polls.append("queued" if not polls else "running")
+        return CallbackResult(payload={"sessionId": "s1", "status": polls[-1]})
+
+    async def never_wake(seconds: float) -> None:
+        await asyncio.Event().wait()  # only the webhook can end this pause
+
+    mocked.get(f"{SESSIONS}/s1", callback=answer, repeat=True)
+    async with VideoSDK(API_KEY, SECRET, retry=RetryPolicy(sleep=never_wake)) as vs:
+        session = await asyncio.wait_for(
+            vs.sessions.wait("s1", receiver=receiver, timeout=None), 5
+        )
+    assert session.status is SessionStatus.RUNNING
+    assert polls == ["queued", "running"]
+    assert receiver._watchers == {}  # the wait's watcher is gone with it
