@@ -50,8 +50,8 @@ async def test_start_needs_the_public_key(
         ("GET", "/v1/agents"),
         ("GET", AGENT),
         ("GET", f"{AGENT}/sessions"),
-        ("GET", f"{AGENT}/sessions/{uuid.uuid4()}"),
-        ("DELETE", f"{AGENT}/sessions/{uuid.uuid4()}"),
+        ("GET", f"{AGENT}/sessions/{uuid.UUID(int=1)}"),
+        ("DELETE", f"{AGENT}/sessions/{uuid.UUID(int=2)}"),
     ],
 )
 @pytest.mark.parametrize("key", ["public", "none"])
