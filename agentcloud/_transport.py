@@ -37,9 +37,11 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequen
 from contextvars import ContextVar
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
+from urllib.request import getproxies
 
 import aiohttp
 import attrs
+from aiohttp.helpers import get_env_proxy_for_url
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
@@ -331,6 +333,20 @@ class _TrackingConnector(aiohttp.TCPConnector):
         return connection
 
 
+def _env_proxy(url: URL) -> tuple[URL | None, aiohttp.BasicAuth | None]:
+    """The proxy the environment names for ``url``, as aiohttp's ``trust_env`` finds it.
+
+    Only the environment is read, unless it names a proxy for the scheme: then aiohttp
+    also looks ~/.netrc up for the proxy's credentials (a small file, read once).
+    """
+    if url.scheme not in getproxies():
+        return None, None
+    try:
+        return get_env_proxy_for_url(url)
+    except LookupError:  # none named, or NO_PROXY exempts the host
+        return None, None
+
+
 class _TooLarge(Exception):
     pass
 
@@ -421,6 +437,9 @@ class Transport:
         self.redact = redactor
         self.max_response_bytes = max_response_bytes
         self._origin = urlsplit(base_url)
+        self._origin_url = URL(base_url)
+        #: The proxy (and its credentials) of the client's own session; see ``_session``.
+        self._proxy: tuple[URL | None, aiohttp.BasicAuth | None] = (None, None)
         self._error_fields = error_fields
         self._budget: BudgetSource = retry.new_budget()
         self._hooks = HookRunner(hooks)
@@ -462,15 +481,23 @@ class Transport:
         if self._given_http is not None:
             return self._given_http
         if self._own_http is None:
+            # trust_env stays off: aiohttp would then look the proxy environment and
+            # ~/.netrc up on a worker thread for every request (two thread hops, most of a
+            # pooled request's cost). The proxy is looked up once instead (``_session``);
+            # the client sends its own Authorization, so netrc has nothing to add.
             session = aiohttp.ClientSession(
                 connector=_TrackingConnector(limit=self._max_connections),
                 timeout=self._aiohttp_timeout,
                 raise_for_status=False,
-                trust_env=True,
+                trust_env=False,
                 auto_decompress=False,
             )
             if hasattr(session, "_retry_connection"):
                 session._retry_connection = False
+            # The proxy the environment names for this origin (HTTP(S)_PROXY, NO_PROXY),
+            # read once per session. Every request goes to this one origin: redirects
+            # elsewhere are refused.
+            self._proxy = _env_proxy(self._origin_url)
             self._own_http = session
         return self._own_http
 
@@ -786,6 +813,7 @@ class Transport:
         state: _SendState,
     ) -> Reply:
         method = call.method
+        proxy, proxy_auth = self._proxy if http is self._own_http else (None, None)
         try:
             for hop in range(_MAX_REDIRECTS + 1):
                 async with http.request(
@@ -797,6 +825,8 @@ class Transport:
                     timeout=self._aiohttp_timeout,
                     allow_redirects=False,
                     auto_decompress=False,
+                    proxy=proxy,
+                    proxy_auth=proxy_auth,
                 ) as response:
                     status = response.status
                     response_headers = response.headers
