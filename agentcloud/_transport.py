@@ -45,6 +45,8 @@ from aiohttp.helpers import get_env_proxy_for_url
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from ._json import dumps as dumps_json
+from ._json import loads as loads_json
 from ._redact import Redactor, printable
 from ._retry import BudgetSource, RetryPolicy, parse_retry_after, spend
 from ._tasks import honour_cancel_after, restore_cancel_after
@@ -389,7 +391,7 @@ def _decode_body(raw: bytes, encoding: str, limit: int, *, parse: bool) -> tuple
     if not parse or not body.strip():
         return body, None
     try:
-        return body, json.loads(body)
+        return body, loads_json(body)
     except (ValueError, RecursionError) as error:  # RecursionError: nested too deeply
         raise _Undecodable("not JSON") from error
 
@@ -693,7 +695,7 @@ class Transport:
         data = call.data
         if call.json is not None:
             try:
-                data = json.dumps(call.json, separators=(",", ":"), allow_nan=False).encode()
+                data = dumps_json(call.json)
             except (TypeError, ValueError) as error:  # checks upstream make this unreachable
                 raise InvalidRequestError("body", f"must be JSON-serialisable: {error}") from None
             headers["Content-Type"] = "application/json"
