@@ -422,11 +422,18 @@ def _compile_fast(
         if field.name == "raw" and has_raw:
             body.append(f"{value} = w")
         elif field.name in derived and derive is not None:
-            body += [
-                f"{value} = d.get({field.name!r}, _M)",
-                f"if {value} is _M:",
-                *("    " + line for line in _default(field, index, value, names)),
-            ]
+            default = field.default
+            if field.converter is None and not (
+                default is attrs.NOTHING or isinstance(default, attrs.Factory)  # type: ignore[arg-type]
+            ):
+                names[f"_d{index}"] = default
+                body.append(f"{value} = d.get({field.name!r}, _d{index})")
+            else:
+                body += [
+                    f"{value} = d.get({field.name!r}, _M)",
+                    f"if {value} is _M:",
+                    *("    " + line for line in _default(field, index, value, names)),
+                ]
         elif field.name in derived or not field.init:
             body += _default(field, index, value, names)
         else:
@@ -437,7 +444,10 @@ def _compile_fast(
             if field.converter is not None:
                 names[f"_c{index}"] = field.converter
                 structured.append(f"{value} = _c{index}({value})")
-            if (
+            if field.default is attrs.NOTHING and key not in fallbacks:
+                # Required: a missing key raises KeyError, and the general path says so.
+                body += [f"{value} = w[{key!r}]", *structured]
+            elif (
                 field.default is None
                 and field.converter is None
                 and key not in fallbacks

@@ -388,7 +388,7 @@ def _inflate(raw: bytes, encoding: str, limit: int, *, truncate: bool) -> bytes:
 def _decode_body(raw: bytes, encoding: str, limit: int, *, parse: bool) -> tuple[bytes, Any]:
     """Inflates and parses a success body; runs on a worker thread for large bodies."""
     body = _inflate(raw, encoding, limit, truncate=False) if encoding else raw
-    if not parse or not body.strip():
+    if not parse or not body or body.isspace():  # not body.strip(), which copies the body
         return body, None
     try:
         return body, loads_json(body)
@@ -425,6 +425,7 @@ class Transport:
         else:
             raise InvalidRequestError("timeout", "must be seconds > 0 or an aiohttp.ClientTimeout")
         self._attempt_seconds = math.inf if attempt_seconds is None else float(attempt_seconds)
+        self._attempt_label = f"one attempt's {self._attempt_seconds:g}s"
         if not isinstance(retry, RetryPolicy):
             raise InvalidRequestError("retry", "must be an agentcloud.RetryPolicy")
         if (
@@ -436,10 +437,12 @@ class Transport:
         self.provider = provider
         self.base_url = base_url
         self.retry = retry
+        self._deadline_label = f"the retry deadline of {retry.deadline:g}s"
         self.redact = redactor
         self.max_response_bytes = max_response_bytes
         self._origin = urlsplit(base_url)
         self._origin_url = URL(base_url)
+        self._last_path, self._last_url = "", self._origin_url
         #: The proxy (and its credentials) of the client's own session; see ``_session``.
         self._proxy: tuple[URL | None, aiohttp.BasicAuth | None] = (None, None)
         self._error_fields = error_fields
@@ -544,9 +547,11 @@ class Transport:
     def _bound(self, timeout: float | None) -> _Bound:
         policy = self.retry
         now = policy.clock()
-        bound = _Bound(now + policy.deadline, f"the retry deadline of {policy.deadline:g}s")
-        if timeout is not None and now + timeout < bound.at:
+        at = now + policy.deadline
+        if timeout is not None and now + timeout < at:
             bound = _Bound(now + timeout, f"the call's {timeout:g}s")
+        else:
+            bound = _Bound(at, self._deadline_label)
         outer = operation_deadline.get()
         if outer is not None and outer.at < bound.at:
             bound = outer
@@ -712,11 +717,17 @@ class Transport:
         http = await self._session()
         headers, data = self._headers(call)
         if self._attempt_seconds <= remaining:
-            limit, label = self._attempt_seconds, f"one attempt's {self._attempt_seconds:g}s"
+            limit, label = self._attempt_seconds, self._attempt_label
         else:
             limit, label = remaining, bound.label
         # encoded=True: the provider already percent-encoded the path; yarl must not undo it.
-        url = URL(self.base_url + call.path, encoded=True)
+        # A listing's pages and repeated starts share their path: its URL is kept.
+        path = call.path
+        if path == self._last_path:
+            url = self._last_url
+        else:
+            url = URL(self.base_url + path, encoded=True)
+            self._last_path, self._last_url = path, url
         debug = logger.isEnabledFor(logging.DEBUG)
         hooks = self._hooks.active
         loop = asyncio.get_running_loop()

@@ -135,7 +135,8 @@ def session_status(raw_status: Any) -> SessionStatus:
     """
     if not isinstance(raw_status, str):
         return SessionStatus.UNKNOWN
-    return _STATUSES.get(raw_status.lower(), SessionStatus.UNKNOWN)
+    found = _STATUSES.get(raw_status)  # the usual case: already in lower case
+    return found if found is not None else _STATUSES.get(raw_status.lower(), SessionStatus.UNKNOWN)
 
 
 # ---- models ------------------------------------------------------------------------------
