@@ -50,7 +50,6 @@ class EmulatorProcess:
         pipecat_sessions: int = 0,
         latency_ms: float = 0.0,
         instant_sessions: bool = False,
-        noop: bool = False,
         fast: bool = False,
     ) -> None:
         if fast:
@@ -83,8 +82,6 @@ class EmulatorProcess:
         ]
         if instant_sessions:
             self._argv.append("--instant-sessions")
-        if noop:
-            self._argv.append("--noop")
         self._process: subprocess.Popen[str] | None = None
         self._info: ServerInfo | None = None
 
