@@ -229,7 +229,7 @@ def wires(draw: st.DrawFn) -> tuple[WireStructurer[Any], dict[str, Any]]:
 
 
 @settings(
-    max_examples=400,
+    max_examples=200,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
@@ -240,7 +240,7 @@ def test_any_wire_object_agrees(case: tuple[WireStructurer[Any], dict[str, Any]]
     check(structurer, wire)
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(max_examples=80, deadline=None, derandomize=True)
 @given(case=wires(), data=st.data())
 def test_well_formed_objects_agree(
     case: tuple[WireStructurer[Any], dict[str, Any]], data: st.DataObject

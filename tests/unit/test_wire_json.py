@@ -132,7 +132,7 @@ JSON_VALUES = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
+@settings(max_examples=150, deadline=None, derandomize=True)
 @given(value=JSON_VALUES, ascii_only=st.booleans())
 def test_any_json_text_decodes_as_json_decodes_it(value: Any, ascii_only: bool) -> None:
     for module in (None, _json.ORJSON):
@@ -201,7 +201,7 @@ def test_deep_nesting_is_refused_as_json_refuses_it(mode: str) -> None:
     assert outcome(_json.dumps, value) == ("error", "RecursionError")
 
 
-@settings(max_examples=200, deadline=None, derandomize=True)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(value=JSON_VALUES)
 def test_any_value_encodes_to_the_same_json_value(value: Any) -> None:
     want = json.loads(json.dumps(value, separators=(",", ":")))
