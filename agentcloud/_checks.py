@@ -98,6 +98,11 @@ def _check_unicode(argument: str, value: str) -> None:
 
 def _json_copy(argument: str, value: Any) -> Any:
     """``value`` checked to be JSON (no NaN or infinity) and copied through its text."""
+    return _json_copy_sized(argument, value)[0]
+
+
+def _json_copy_sized(argument: str, value: Any) -> tuple[Any, int]:
+    """``_json_copy`` and the length of the text it went through (``json_size``'s)."""
     try:
         text = json.dumps(value, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as error:
@@ -105,7 +110,7 @@ def _json_copy(argument: str, value: Any) -> Any:
     except RecursionError:
         raise InvalidRequestError(argument, "is nested too deeply to send as JSON") from None
     try:
-        return json.loads(text)
+        return json.loads(text), len(text)
     except RecursionError:  # dumps and loads have different depth limits
         raise InvalidRequestError(argument, "is nested too deeply to send as JSON") from None
 
@@ -134,9 +139,14 @@ def check_string_map(argument: str, value: object) -> dict[str, str]:
 
 def check_json_value(argument: str, value: object) -> Any:
     """Any value JSON can carry (no NaN or infinity), as a deep copy."""
+    return check_json_value_sized(argument, value)[0]
+
+
+def check_json_value_sized(argument: str, value: object) -> tuple[Any, int]:
+    """``check_json_value``, and the copy's :func:`json_size` (measured on the way)."""
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidRequestError(argument, "must be JSON-serialisable: not a finite number")
-    return _json_copy(argument, value)
+    return _json_copy_sized(argument, value)
 
 
 def json_size(value: Any) -> int:

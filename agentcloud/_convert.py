@@ -12,9 +12,10 @@ the one place a frozen model is written after it was built.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from types import NoneType, UnionType
+from types import MemberDescriptorType, NoneType, UnionType
 from typing import Any, Generic, TypeVar, Union, get_args, get_origin
 
 import attrs
@@ -35,6 +36,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: Every structurer made (see :func:`structurers`).
+_MADE: weakref.WeakSet[WireStructurer[Any]] = weakref.WeakSet()
 
 _CAMEL_BOUNDARY = re.compile(r"_([a-z0-9])")
 
@@ -126,7 +130,13 @@ def _optional_of(hook: Callable[[Any, Any], T], inner: Any) -> Callable[[Any, An
     def structure(value: Any, _: Any) -> T | None:
         return None if value is None else hook(value, inner)
 
+    _NONE_IS_NONE.add(structure)
     return structure
+
+
+#: Hooks that return None for None and call another hook otherwise: the fast path tests
+#: for None itself.
+_NONE_IS_NONE: set[Callable[..., Any]] = set()
 
 
 _SCALAR_HOOKS: dict[Any, Callable[[Any, Any], Any]] = {
@@ -232,6 +242,11 @@ def expect_count(data: Any, what: str) -> int | None:
     return data
 
 
+def structurers() -> list[WireStructurer[Any]]:
+    """Every structurer made so far (the tests check each fast path against the general)."""
+    return list(_MADE)
+
+
 class WireStructurer(Generic[T]):
     """Builds ``cls`` from a vendor's JSON object.
 
@@ -240,6 +255,10 @@ class WireStructurer(Generic[T]):
     the generated hook and computed by ``derive`` from the whole wire object. ``raw`` (when
     the class has it) is the wire object itself. With ``register=True`` the structurer
     also becomes ``converter``'s hook for ``cls`` (and ``cls | None``), for nested models.
+
+    Each call takes a fast path generated once for ``cls`` (see ``_compile_fast``), which
+    returns what the general path (:meth:`_general`) returns; anything unusual goes the
+    general way, which also says what is wrong with a malformed object.
     """
 
     def __init__(
@@ -269,6 +288,18 @@ class WireStructurer(Generic[T]):
         self._structure = make_dict_structure_fn(
             cls, converter, _cattrs_forbid_extra_keys=False, **overrides
         )
+        #: The wire key each structured field is read from.
+        self.wire_keys = {name: renames.get(name, camel_case(name)) for name in names - omitted}
+        self._fast = _compile_fast(
+            cls,
+            converter,
+            wire_keys=self.wire_keys,
+            fallbacks=dict(self._fallbacks),
+            derived=tuple(derived),
+            derive=derive,
+            has_raw=self._has_raw,
+        )
+        _MADE.add(self)
         if register:
             converter.register_structure_hook(cls, self._nested)
             converter.register_structure_hook_func(
@@ -279,6 +310,19 @@ class WireStructurer(Generic[T]):
         return self(wire)
 
     def __call__(self, wire: Any) -> T:
+        fast = self._fast
+        if fast is not None and wire.__class__ is dict:
+            try:
+                built: T = fast(wire)
+            except Exception:  # the general path says what is wrong, as always
+                pass
+            else:
+                return built
+        return self._general(wire)
+
+    def _general(self, wire: Any) -> T:
+        """The general path: cattrs' hook, then the derived fields and ``raw``. It defines
+        what a structurer returns and raises; the fast path returns the same value."""
         if not isinstance(wire, dict):
             raise ResponseDecodeError(
                 f"expected a JSON object for {self._cls.__name__}, got {type(wire).__name__}"
@@ -303,3 +347,199 @@ class WireStructurer(Generic[T]):
         if self._has_raw:
             set_derived(value, raw=wire)
         return value
+
+
+# ---- the fast path ------------------------------------------------------------------------
+#
+# A function generated once per model (Python source, compiled), that reads each field's
+# wire key, handles the common case inline (None, or a value of the field's exact type,
+# an ISO time ending in Z) and calls the converter's own hook for anything else, then
+# fills the instance's slots directly, derived fields and ``raw`` included: one call where
+# the general path makes a hook call per field, an ``__init__`` call and two rewrites.
+# It returns exactly what the general path returns; on any exception the structurer runs
+# the general path, which raises the usual ResponseDecodeError. Models it cannot build
+# that way (validators, attrs' own init hooks, a converter that takes self, no slots)
+# have no fast path.
+
+_MISSING = object()
+
+
+class _NotFast(Exception):
+    """The fast path gives way to the general path (an unexpected shape)."""
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None] | None:
+    for klass in cls.__mro__:
+        found = klass.__dict__.get(name)
+        if found is not None:
+            return found.__set__ if isinstance(found, MemberDescriptorType) else None
+    return None
+
+
+def _not_fast(*_: Any) -> Any:
+    raise _NotFast
+
+
+def _compile_fast(
+    cls: type,
+    converter: cattrs.Converter,
+    *,
+    wire_keys: Mapping[str, str],
+    fallbacks: Mapping[str, tuple[str, ...]],
+    derived: tuple[str, ...],
+    derive: Callable[[dict[str, Any]], Mapping[str, Any]] | None,
+    has_raw: bool,
+) -> Callable[[dict[str, Any]], Any] | None:
+    """The fast structure function of ``cls``, or None where it cannot have one."""
+    if any(hasattr(cls, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__")):
+        return None
+    attrs.resolve_types(cls)
+    fields = attrs.fields(cls)
+    names: dict[str, Any] = {
+        "_new": object.__new__,
+        "_cls": cls,
+        "_M": _MISSING,
+        "_NotFast": _NotFast,
+        "_fromiso": datetime.fromisoformat,
+        "_UTC": UTC,
+        "_derive": derive,
+        "_derived": frozenset(derived),
+    }
+    lines = ["def structure(w):", "    o = _new(_cls)"]
+    if derive is not None:
+        # A derived value for a field that is not derived: the general path sets it.
+        lines += ["    d = _derive(w)", "    if not d.keys() <= _derived:"]
+        lines += ["        raise _NotFast"]
+    for index, field in enumerate(fields):
+        setter = _slot_setter(cls, field.name)
+        if field.validator is not None or setter is None:
+            return None
+        if field.converter is not None and not _plain_callable(field.converter):
+            return None
+        names[f"_s{index}"] = setter
+        value = f"v{index}"
+        body: list[str] = []
+        if field.name == "raw" and has_raw:
+            body.append(f"{value} = w")
+        elif field.name in derived and derive is not None:
+            default = field.default
+            if field.converter is None and not (
+                default is attrs.NOTHING or isinstance(default, attrs.Factory)  # type: ignore[arg-type]
+            ):
+                names[f"_d{index}"] = default
+                body.append(f"{value} = d.get({field.name!r}, _d{index})")
+            else:
+                body += [
+                    f"{value} = d.get({field.name!r}, _M)",
+                    f"if {value} is _M:",
+                    *("    " + line for line in _default(field, index, value, names)),
+                ]
+        elif field.name in derived or not field.init:
+            body += _default(field, index, value, names)
+        else:
+            key = wire_keys[field.name]
+            hook = converter.get_structure_hook(field.type)
+            names[f"_h{index}"], names[f"_t{index}"] = hook, field.type
+            structured = _inline(hook, index, value)
+            if field.converter is not None:
+                names[f"_c{index}"] = field.converter
+                structured.append(f"{value} = _c{index}({value})")
+            if field.default is attrs.NOTHING and key not in fallbacks:
+                # Required: a missing key raises KeyError, and the general path says so.
+                body += [f"{value} = w[{key!r}]", *structured]
+            elif (
+                field.default is None
+                and field.converter is None
+                and key not in fallbacks
+                and (hook in _EXACT_TYPES or hook in _NONE_IS_NONE or hook is _optional_datetime)
+            ):
+                # A missing key gives the default None, as the hook gives None for null.
+                body += [f"{value} = w.get({key!r})", *structured]
+            else:
+                body += _fetch(value, key, fallbacks)
+                # A key the wire lacks takes the default (cattrs passes nothing to __init__).
+                body += [f"if {value} is _M:"]
+                body += ["    " + line for line in _default(field, index, value, names)]
+                body += ["else:"]
+                body += ["    " + line for line in structured]
+        body.append(f"_s{index}(o, {value})")
+        lines += ["    " + line for line in body]
+    lines.append("    return o")
+    source = "\n".join(lines) + "\n"
+    code = compile(source, f"<agentcloud fast structure {cls.__qualname__}>", "exec")
+    exec(code, names)
+    built: Callable[[dict[str, Any]], Any] = names["structure"]
+    return built
+
+
+def _plain_callable(converter: Any) -> bool:
+    return callable(converter) and not isinstance(converter, attrs.Converter)
+
+
+def _default(field: Any, index: int, value: str, names: dict[str, Any]) -> list[str]:
+    """Lines setting ``value`` to the field's default, as attrs' ``__init__`` would."""
+    default = field.default
+    if default is attrs.NOTHING:
+        names[f"_nf{index}"] = _not_fast
+        return [f"{value} = _nf{index}()"]  # required: the general path says so
+    lines: list[str]
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        if default.takes_self:
+            names[f"_nf{index}"] = _not_fast
+            return [f"{value} = _nf{index}()"]
+        names[f"_f{index}"] = default.factory
+        lines = [f"{value} = _f{index}()"]
+    else:
+        names[f"_d{index}"] = default
+        lines = [f"{value} = _d{index}"]
+    if field.converter is not None:
+        names[f"_c{index}"] = field.converter
+        lines.append(f"{value} = _c{index}({value})")
+    return lines
+
+
+def _fetch(value: str, key: str, fallbacks: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """Lines reading the wire key (or the first fallback spelling present) into ``value``."""
+    lines = [f"{value} = w.get({key!r}, _M)"]
+    for alternative in fallbacks.get(key, ()):
+        lines += [f"if {value} is _M:", f"    {value} = w.get({alternative!r}, _M)"]
+    return lines
+
+
+_EXACT_TYPES: dict[Any, str] = {
+    _optional_str: "str",
+    _optional_int: "int",
+    _optional_float: "float",
+    _optional_bool: "bool",
+    _optional_json_object: "dict",
+}
+
+
+def _inline(hook: Any, index: int, value: str) -> list[str]:
+    """Lines structuring a present ``value`` with ``hook``: the common case inline where
+    the hook is one of agentcloud's own, else a call of it."""
+    call = f"_h{index}({value}, _t{index})"
+    if hook is _strict_str:
+        return [f"if {value}.__class__ is not str:", f"    {value} = {call}"]
+    if hook is _optional_float:  # an int (a whole number of seconds) is the usual case
+        return [
+            f"if {value}.__class__ is not float and {value} is not None:",
+            f"    {value} = float({value}) if {value}.__class__ is int else {call}",
+        ]
+    exact = _EXACT_TYPES.get(hook)
+    if exact is not None:
+        return [
+            f"if {value}.__class__ is not {exact} and {value} is not None:",
+            f"    {value} = {call}",
+        ]
+    if hook is _optional_datetime:
+        return [
+            f"if {value}.__class__ is str:",
+            f"    p = _fromiso({value})",
+            f"    {value} = p if p.tzinfo is _UTC else {call}",
+            f"elif {value} is not None:",
+            f"    {value} = {call}",
+        ]
+    if hook in _NONE_IS_NONE:
+        return [f"if {value} is not None:", f"    {value} = {call}"]
+    return [f"{value} = {call}"]

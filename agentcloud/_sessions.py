@@ -160,6 +160,24 @@ async def end_shielded(end: Callable[[], Awaitable[object]]) -> None:
     task.result()
 
 
+async def _reporting(start: Awaitable[S], answer: asyncio.Future[S]) -> S:
+    """Awaits ``start`` and settles ``answer`` with its outcome, unless the caller has
+    given up on it (cancelled it), as ``asyncio.shield``'s outer future is settled."""
+    try:
+        session = await start
+    except asyncio.CancelledError:
+        if not answer.done():
+            answer.cancel()
+        raise
+    except BaseException as error:
+        if not answer.done():
+            answer.set_exception(error)
+        raise
+    if not answer.done():
+        answer.set_result(session)
+    return session
+
+
 def _retrieve(task: asyncio.Task[Any]) -> None:
     if not task.cancelled():
         task.exception()
@@ -376,29 +394,36 @@ class SessionStart(Generic[S]):
             raise RuntimeError(f"a {self._what} handle can be used only once")
         self._used = True
 
-    def _begin(self, *, managed: bool) -> asyncio.Task[S]:
-        task: asyncio.Task[S] = finishing(self._start(managed))
+    def _begin(self, *, managed: bool) -> tuple[asyncio.Task[S], asyncio.Future[S]]:
+        """The start's task, and the future its caller awaits.
+
+        The future is a shield, as ``asyncio.shield`` makes one: once the request is out
+        the vendor may create the session whether or not we still listen, so a cancelled
+        caller cancels only the future, the start goes on, and the session it makes is held
+        by the client. The task settles the future itself as it finishes (``_reporting``),
+        so the caller wakes in the same loop turn as the task ends, not two turns later
+        through the task's done callbacks.
+        """
+        answer: asyncio.Future[S] = asyncio.get_running_loop().create_future()
+        task: asyncio.Task[S] = finishing(_reporting(self._start(managed), answer))
         task.add_done_callback(_retrieve)
         if self._track is not None:
             self._track(task)
-        return task
+        return task, answer
 
     async def _run(self) -> S:
         self._claim()
-        starting = self._begin(managed=False)
-        # Shielded: once the request is out the vendor may create the session whether or
-        # not we still listen; a cancelled caller leaves the start to finish, and the
-        # session it makes is held by the client.
-        return await asyncio.shield(starting)
+        _, answer = self._begin(managed=False)
+        return await answer
 
     def __await__(self) -> Generator[Any, None, S]:
         return self._run().__await__()
 
     async def __aenter__(self) -> S:
         self._claim()
-        starting = self._begin(managed=True)
+        starting, answer = self._begin(managed=True)
         try:
-            self._session = await asyncio.shield(starting)
+            self._session = await answer
         except asyncio.CancelledError:
             try:
                 await end_shielded(lambda: self._abandon(starting))

@@ -37,12 +37,16 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequen
 from contextvars import ContextVar
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
+from urllib.request import getproxies
 
 import aiohttp
 import attrs
+from aiohttp.helpers import get_env_proxy_for_url
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from ._json import dumps as dumps_json
+from ._json import loads as loads_json
 from ._redact import Redactor, printable
 from ._retry import BudgetSource, RetryPolicy, parse_retry_after, spend
 from ._tasks import honour_cancel_after, restore_cancel_after
@@ -331,6 +335,20 @@ class _TrackingConnector(aiohttp.TCPConnector):
         return connection
 
 
+def _env_proxy(url: URL) -> tuple[URL | None, aiohttp.BasicAuth | None]:
+    """The proxy the environment names for ``url``, as aiohttp's ``trust_env`` finds it.
+
+    Only the environment is read, unless it names a proxy for the scheme: then aiohttp
+    also looks ~/.netrc up for the proxy's credentials (a small file, read once).
+    """
+    if url.scheme not in getproxies():
+        return None, None
+    try:
+        return get_env_proxy_for_url(url)
+    except LookupError:  # none named, or NO_PROXY exempts the host
+        return None, None
+
+
 class _TooLarge(Exception):
     pass
 
@@ -370,10 +388,10 @@ def _inflate(raw: bytes, encoding: str, limit: int, *, truncate: bool) -> bytes:
 def _decode_body(raw: bytes, encoding: str, limit: int, *, parse: bool) -> tuple[bytes, Any]:
     """Inflates and parses a success body; runs on a worker thread for large bodies."""
     body = _inflate(raw, encoding, limit, truncate=False) if encoding else raw
-    if not parse or not body.strip():
+    if not parse or not body or body.isspace():  # not body.strip(), which copies the body
         return body, None
     try:
-        return body, json.loads(body)
+        return body, loads_json(body)
     except (ValueError, RecursionError) as error:  # RecursionError: nested too deeply
         raise _Undecodable("not JSON") from error
 
@@ -407,6 +425,7 @@ class Transport:
         else:
             raise InvalidRequestError("timeout", "must be seconds > 0 or an aiohttp.ClientTimeout")
         self._attempt_seconds = math.inf if attempt_seconds is None else float(attempt_seconds)
+        self._attempt_label = f"one attempt's {self._attempt_seconds:g}s"
         if not isinstance(retry, RetryPolicy):
             raise InvalidRequestError("retry", "must be an agentcloud.RetryPolicy")
         if (
@@ -418,9 +437,14 @@ class Transport:
         self.provider = provider
         self.base_url = base_url
         self.retry = retry
+        self._deadline_label = f"the retry deadline of {retry.deadline:g}s"
         self.redact = redactor
         self.max_response_bytes = max_response_bytes
         self._origin = urlsplit(base_url)
+        self._origin_url = URL(base_url)
+        self._last_path, self._last_url = "", self._origin_url
+        #: The proxy (and its credentials) of the client's own session; see ``_session``.
+        self._proxy: tuple[URL | None, aiohttp.BasicAuth | None] = (None, None)
         self._error_fields = error_fields
         self._budget: BudgetSource = retry.new_budget()
         self._hooks = HookRunner(hooks)
@@ -462,15 +486,23 @@ class Transport:
         if self._given_http is not None:
             return self._given_http
         if self._own_http is None:
+            # trust_env stays off: aiohttp would then look the proxy environment and
+            # ~/.netrc up on a worker thread for every request (two thread hops, most of a
+            # pooled request's cost). The proxy is looked up once instead (``_session``);
+            # the client sends its own Authorization, so netrc has nothing to add.
             session = aiohttp.ClientSession(
                 connector=_TrackingConnector(limit=self._max_connections),
                 timeout=self._aiohttp_timeout,
                 raise_for_status=False,
-                trust_env=True,
+                trust_env=False,
                 auto_decompress=False,
             )
             if hasattr(session, "_retry_connection"):
                 session._retry_connection = False
+            # The proxy the environment names for this origin (HTTP(S)_PROXY, NO_PROXY),
+            # read once per session. Every request goes to this one origin: redirects
+            # elsewhere are refused.
+            self._proxy = _env_proxy(self._origin_url)
             self._own_http = session
         return self._own_http
 
@@ -515,9 +547,11 @@ class Transport:
     def _bound(self, timeout: float | None) -> _Bound:
         policy = self.retry
         now = policy.clock()
-        bound = _Bound(now + policy.deadline, f"the retry deadline of {policy.deadline:g}s")
-        if timeout is not None and now + timeout < bound.at:
+        at = now + policy.deadline
+        if timeout is not None and now + timeout < at:
             bound = _Bound(now + timeout, f"the call's {timeout:g}s")
+        else:
+            bound = _Bound(at, self._deadline_label)
         outer = operation_deadline.get()
         if outer is not None and outer.at < bound.at:
             bound = outer
@@ -666,7 +700,7 @@ class Transport:
         data = call.data
         if call.json is not None:
             try:
-                data = json.dumps(call.json, separators=(",", ":"), allow_nan=False).encode()
+                data = dumps_json(call.json)
             except (TypeError, ValueError) as error:  # checks upstream make this unreachable
                 raise InvalidRequestError("body", f"must be JSON-serialisable: {error}") from None
             headers["Content-Type"] = "application/json"
@@ -683,11 +717,17 @@ class Transport:
         http = await self._session()
         headers, data = self._headers(call)
         if self._attempt_seconds <= remaining:
-            limit, label = self._attempt_seconds, f"one attempt's {self._attempt_seconds:g}s"
+            limit, label = self._attempt_seconds, self._attempt_label
         else:
             limit, label = remaining, bound.label
         # encoded=True: the provider already percent-encoded the path; yarl must not undo it.
-        url = URL(self.base_url + call.path, encoded=True)
+        # A listing's pages and repeated starts share their path: its URL is kept.
+        path = call.path
+        if path == self._last_path:
+            url = self._last_url
+        else:
+            url = URL(self.base_url + path, encoded=True)
+            self._last_path, self._last_url = path, url
         debug = logger.isEnabledFor(logging.DEBUG)
         hooks = self._hooks.active
         loop = asyncio.get_running_loop()
@@ -786,6 +826,7 @@ class Transport:
         state: _SendState,
     ) -> Reply:
         method = call.method
+        proxy, proxy_auth = self._proxy if http is self._own_http else (None, None)
         try:
             for hop in range(_MAX_REDIRECTS + 1):
                 async with http.request(
@@ -797,6 +838,8 @@ class Transport:
                     timeout=self._aiohttp_timeout,
                     allow_redirects=False,
                     auto_decompress=False,
+                    proxy=proxy,
+                    proxy_auth=proxy_auth,
                 ) as response:
                     status = response.status
                     response_headers = response.headers

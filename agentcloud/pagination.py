@@ -414,15 +414,27 @@ class Pager(Generic[T]):
         items: list[T] = []
         keys: list[Hashable] = []
         here: set[Hashable] = set()
-        for raw in raw_items:
+        add_key, add_item, add_here = keys.append, items.append, here.add
+        # The first ``budget`` items are built whatever repeats they hold; only past them
+        # is the budget checked before each item (repeats dropped leave room for more).
+        count = len(raw_items)
+        first = count if budget is None else min(budget, count)
+        head = raw_items if first == count else raw_items[:first]
+        for item in head if structure is None else map(structure, head):
+            item_key = key(item)
+            add_key(item_key)
+            if item_key not in previous and item_key not in here:
+                add_here(item_key)
+                add_item(item)
+        for raw in raw_items[first:]:
             if budget is not None and len(items) >= budget:
                 return tuple(items), keys, False
             item = structure(raw) if structure is not None else raw
             item_key = key(item)
-            keys.append(item_key)
+            add_key(item_key)
             if item_key not in previous and item_key not in here:
-                here.add(item_key)
-                items.append(item)
+                add_here(item_key)
+                add_item(item)
         return tuple(items), keys, True
 
 

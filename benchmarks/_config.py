@@ -34,6 +34,9 @@ class Sizes:
     #: 9: sessions a killed holder leaves to the reaper, and their lease TTL (seconds)
     reaped_sessions: int
     reap_lease_ttl: float
+    #: 11: the two stream sizes at concurrency 8 (rounds: memory_rounds)
+    scale_small: int
+    scale_large: int
 
 
 FULL = Sizes(
@@ -53,6 +56,8 @@ FULL = Sizes(
     fleet_events=1000,
     reaped_sessions=200,
     reap_lease_ttl=3.0,
+    scale_small=100_000,
+    scale_large=1_000_000,
 )
 
 QUICK = Sizes(
@@ -72,4 +77,6 @@ QUICK = Sizes(
     fleet_events=50,
     reaped_sessions=20,
     reap_lease_ttl=1.0,
+    scale_small=2000,
+    scale_large=20_000,
 )

@@ -48,7 +48,7 @@ def machine() -> dict[str, str]:
 
 def versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
-    for package in ("agentcloud", "aiohttp", "attrs", "cattrs", "pipecatcloud"):
+    for package in ("agentcloud", "aiohttp", "attrs", "cattrs", "orjson", "pipecatcloud"):
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -59,6 +59,8 @@ def versions() -> dict[str, str]:
 def _value(value: float, unit: str) -> str:
     if unit == "ms":
         return f"{value:,.1f} ms"
+    if unit == "cpu ms":
+        return f"{value:,.1f} ms of CPU"
     if unit == "MB":
         return f"{value:,.1f} MB"
     if unit == "connections":
@@ -78,7 +80,14 @@ def _verdict(row: Row) -> str:
 
 def _busy(row: Row) -> str:
     busy = row.notes.get("emulator_busy_baseline")
+    if busy is None:
+        busy = row.notes.get("server_busy_baseline")
     return "" if busy is None else f"{busy:.0%}"
+
+
+def _client_cpu(row: Row) -> str:
+    ratio = row.notes.get("client_cpu_ratio")
+    return "" if ratio is None else f"{ratio:.2f}x"
 
 
 def _cells(row: Row) -> list[str]:
@@ -90,11 +99,22 @@ def _cells(row: Row) -> list[str]:
         f"{_figure(row)} {row.figure_name}",
         str(row.target),
         _verdict(row),
+        _client_cpu(row),
         _busy(row),
     ]
 
 
-_HEADER = ["#", "workload", "agentcloud", "baseline", "figure", "target", "result", "emu busy"]
+_HEADER = [
+    "#",
+    "workload",
+    "agentcloud",
+    "baseline",
+    "figure",
+    "target",
+    "result",
+    "client cpu",
+    "server busy",
+]
 
 
 def as_table(rows: Sequence[Row]) -> str:
@@ -132,7 +152,8 @@ def as_markdown(rows: Sequence[Row], *, mode: str) -> str:
 def _notes(notes: dict[str, float]) -> str:
     parts = []
     for name, value in notes.items():
-        text = f"{value:.0%}" if name.startswith("emulator_busy") else f"{value:,.2f}"
+        busy = name.startswith(("emulator_busy", "server_busy"))
+        text = f"{value:.0%}" if busy else f"{value:,.2f}"
         parts.append(f"{name.replace('_', ' ')} {text}")
     return "; ".join(parts)
 

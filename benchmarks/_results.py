@@ -14,6 +14,7 @@ __all__ = [
     "Row",
     "Sample",
     "Target",
+    "cpu_ratio",
     "interference",
     "interleaved",
     "measure",
@@ -120,14 +121,22 @@ async def paired(
     return a, b
 
 
-def notes_for(sdk: Sequence[Sample], baseline: Sequence[Sample]) -> dict[str, float]:
-    """The client-CPU ratio and the emulator's busy share, for the report's notes."""
-    sdk_cpu = median([s.cpu for s in sdk])
-    base_cpu = median([s.cpu for s in baseline])
+def notes_for(
+    sdk: Sequence[Sample], baseline: Sequence[Sample], *, server: str = "emulator"
+) -> dict[str, float]:
+    """The client-CPU ratio and the server's busy share (``server``: "emulator" or
+    "server", the fast one), for the report's notes and its client cpu column."""
     notes = {
-        "emulator_busy_baseline": median([s.server_cpu / s.wall for s in baseline]),
-        "emulator_busy_sdk": median([s.server_cpu / s.wall for s in sdk]),
+        f"{server}_busy_baseline": median([s.server_cpu / s.wall for s in baseline]),
+        f"{server}_busy_sdk": median([s.server_cpu / s.wall for s in sdk]),
     }
-    if base_cpu > 0:
-        notes["client_cpu_ratio"] = sdk_cpu / base_cpu
+    ratio = cpu_ratio(sdk, baseline)
+    if ratio is not None:
+        notes["client_cpu_ratio"] = ratio
     return notes
+
+
+def cpu_ratio(sdk: Sequence[Sample], baseline: Sequence[Sample]) -> float | None:
+    """The median client CPU time of ``sdk`` over that of ``baseline`` (None if zero)."""
+    base_cpu = median([s.cpu for s in baseline])
+    return median([s.cpu for s in sdk]) / base_cpu if base_cpu > 0 else None

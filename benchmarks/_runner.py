@@ -13,6 +13,7 @@ from ._memory import figure_4
 from ._pipecat import figure_5, official_available
 from ._report import print_progress
 from ._results import Row, interference
+from ._scale import figure_11
 from ._sync import figure_10
 from ._videosdk import figure_1, figure_2, figure_3, figure_7
 
@@ -31,6 +32,7 @@ FIGURES: dict[int, Figure] = {
     8: figure_8,
     9: figure_9,
     10: figure_10,
+    11: figure_11,
 }
 
 

@@ -40,7 +40,8 @@ class ServerStats:
 
 
 class EmulatorProcess:
-    """``with EmulatorProcess(sessions=N) as server:`` runs the emulator in a child process."""
+    """``with EmulatorProcess(sessions=N) as server:`` runs the emulator in a child process;
+    ``fast=True`` runs the fast server (``fast_server``) instead."""
 
     def __init__(
         self,
@@ -49,8 +50,23 @@ class EmulatorProcess:
         pipecat_sessions: int = 0,
         latency_ms: float = 0.0,
         instant_sessions: bool = False,
-        noop: bool = False,
+        fast: bool = False,
     ) -> None:
+        if fast:
+            # The fast server (``fast_server``): fixed pre-encoded answers, a listing of
+            # ``sessions`` items; it takes no other option.
+            self._argv = [
+                sys.executable,
+                "-m",
+                "benchmarks.fast_server",
+                "--port",
+                "0",
+                "--sessions",
+                str(sessions),
+            ]
+            self._process: subprocess.Popen[str] | None = None
+            self._info: ServerInfo | None = None
+            return
         self._argv = [
             sys.executable,
             "-m",
@@ -66,8 +82,6 @@ class EmulatorProcess:
         ]
         if instant_sessions:
             self._argv.append("--instant-sessions")
-        if noop:
-            self._argv.append("--noop")
         self._process: subprocess.Popen[str] | None = None
         self._info: ServerInfo | None = None
 

@@ -2,7 +2,9 @@
 
 Each baseline is hand-written aiohttp code (``_handwritten``). The SDK does more for the
 same answer (retries, error mapping, typed models with aware datetimes), and the figure is
-what that costs.
+what that costs. Figures 1, 2 and 7 run twice: against the emulator, and against the fast
+server (``fast_server``: fixed pre-encoded answers), where the client's own cost is most of
+the time; their "c" rows judge the client's CPU time itself.
 """
 
 from __future__ import annotations
@@ -26,10 +28,21 @@ from ._handwritten import (
     raw_window,
     session_ids,
 )
-from ._results import Row, Sample, Target, interleaved, measure, median, notes_for, paired
+from ._results import (
+    Row,
+    Sample,
+    Target,
+    cpu_ratio,
+    interleaved,
+    measure,
+    median,
+    notes_for,
+    paired,
+)
 from ._server import EmulatorProcess, ServerInfo
+from ._switch import ORJSON_INSTALLED, without_orjson
 
-__all__ = ["figure_1", "figure_2", "figure_3", "figure_7"]
+__all__ = ["FAST", "figure_1", "figure_2", "figure_3", "figure_7", "sdk_client"]
 
 
 def sdk_client(info: ServerInfo, **kwargs: Any) -> VideoSDK:
@@ -49,6 +62,8 @@ def _ratio_row(
     sdk: list[Sample],
     baseline: list[Sample],
     limit: float,
+    *,
+    server: str = "emulator",
 ) -> Row:
     sdk_ms, base_ms = _ms(sdk), _ms(baseline)
     return Row(
@@ -61,15 +76,49 @@ def _ratio_row(
         figure=sdk_ms / base_ms,
         figure_name="time ratio",
         target=Target("<=", limit),
-        notes=notes_for(sdk, baseline),
+        notes=notes_for(sdk, baseline, server=server),
     )
 
 
-async def figure_1(sizes: Sizes) -> list[Row]:
-    """Sequential ``sessions.get`` against a hand-written loop."""
-    with EmulatorProcess(sessions=sizes.gets) as server:
+def _cpu_row(
+    key: str,
+    workload: str,
+    baseline_name: str,
+    sdk: list[Sample],
+    baseline: list[Sample],
+    limit: float,
+    *,
+    server: str = "server",
+) -> Row:
+    """A row judging the client's CPU time (this process's), SDK over baseline."""
+    sdk_ms = median([s.cpu for s in sdk]) * 1000.0
+    base_ms = median([s.cpu for s in baseline]) * 1000.0
+    ratio = cpu_ratio(sdk, baseline)
+    return Row(
+        key=key,
+        workload=workload,
+        baseline_name=baseline_name,
+        unit="cpu ms",
+        sdk=sdk_ms,
+        baseline=base_ms,
+        figure=ratio if ratio is not None else float("inf"),
+        figure_name="client CPU ratio",
+        target=Target("<=", limit),
+        notes=notes_for(sdk, baseline, server=server),
+    )
+
+
+FAST = "fast server"
+
+
+async def _sequential_gets(sizes: Sizes, *, fast: bool) -> tuple[list[Sample], list[Sample]]:
+    """Sequential gets by the SDK and by a hand-written loop, side by side."""
+    with EmulatorProcess(sessions=0 if fast else sizes.gets, fast=fast) as server:
         info = server.info
-        ids = await session_ids(info, sizes.gets)
+        if fast:  # the fast server answers any id with the same session
+            ids = [f"session-{n:06d}" for n in range(sizes.gets)]
+        else:
+            ids = await session_ids(info, sizes.gets)
 
         async def sdk() -> Sample:
             async with sdk_client(info) as client:
@@ -93,25 +142,32 @@ async def figure_1(sizes: Sizes) -> list[Row]:
 
                 return await measure(server, body)
 
-        sdk_samples, base_samples = await paired(sizes.rounds, sdk, baseline)
+        return await paired(sizes.rounds, sdk, baseline)
+
+
+async def figure_1(sizes: Sizes) -> list[Row]:
+    """Sequential ``sessions.get`` against a hand-written loop: on the emulator (time), on
+    the fast server (time, and the client's CPU)."""
+    emulated = await _sequential_gets(sizes, fast=False)
+    fast = await _sequential_gets(sizes, fast=True)
+    workload = f"{sizes.gets:,} sequential sessions.get"
+    baseline = "aiohttp loop + json.loads"
     return [
-        _ratio_row(
-            "1",
-            f"{sizes.gets:,} sequential sessions.get",
-            "aiohttp loop + json.loads",
-            sdk_samples,
-            base_samples,
-            1.15,
-        )
+        _ratio_row("1a", workload, baseline, *emulated, 1.15),
+        _ratio_row("1b", f"{workload}, {FAST}", baseline, *fast, 1.2, server="server"),
+        _cpu_row("1c", f"{workload}, {FAST}", baseline, *fast, 1.2),
     ]
 
 
-async def figure_2(sizes: Sizes) -> list[Row]:
-    """Streaming a long listing against a hand-written page loop."""
-    with EmulatorProcess(sessions=sizes.stream) as server:
+async def _streams(
+    sizes: Sizes, *, fast: bool, plain: bool
+) -> tuple[list[Sample], list[Sample], list[Sample]]:
+    """A long listing streamed by the SDK (and, with ``plain``, by the SDK without the
+    speedups extra) and by a hand-written page loop, side by side."""
+    with EmulatorProcess(sessions=sizes.stream, fast=fast) as server:
         info = server.info
 
-        async def sdk() -> Sample:
+        async def stream() -> Sample:
             async with sdk_client(info) as client:
                 await client.sessions.list(per_page=1, max_items=1).collect()  # warm
                 count = 0
@@ -124,6 +180,10 @@ async def figure_2(sizes: Sizes) -> list[Row]:
                 sample = await measure(server, body)
             _expect(count, sizes.stream)
             return sample
+
+        async def stream_plain() -> Sample:
+            with without_orjson():
+                return await stream()
 
         async def baseline() -> Sample:
             headers = raw_headers(info)
@@ -140,17 +200,30 @@ async def figure_2(sizes: Sizes) -> list[Row]:
             _expect(count, sizes.stream)
             return sample
 
-        sdk_samples, base_samples = await paired(sizes.rounds, sdk, baseline)
-    return [
-        _ratio_row(
-            "2",
-            f"stream {sizes.stream:,} sessions, per_page {PER_PAGE}",
-            "aiohttp page loop yielding dicts",
-            sdk_samples,
-            base_samples,
-            1.3,
-        )
+        if not plain:
+            sdk, base = await paired(sizes.rounds, stream, baseline)
+            return sdk, sdk, base
+        sdk, sdk_plain, base = await interleaved(sizes.rounds, stream, stream_plain, baseline)
+        return sdk, sdk_plain, base
+
+
+async def figure_2(sizes: Sizes) -> list[Row]:
+    """Streaming a long listing against a hand-written page loop: on the emulator (time),
+    on the fast server (time, and the client's CPU with and without the speedups extra)."""
+    sdk, _, base = await _streams(sizes, fast=False, plain=False)
+    fast_sdk, fast_plain, fast_base = await _streams(sizes, fast=True, plain=ORJSON_INSTALLED)
+    workload = f"stream {sizes.stream:,} sessions, per_page {PER_PAGE}"
+    baseline = "aiohttp page loop yielding json.loads dicts"
+    fast_workload = f"{workload}, {FAST}"
+    rows = [
+        _ratio_row("2a", workload, baseline, sdk, base, 1.3),
+        _ratio_row("2b", fast_workload, baseline, fast_sdk, fast_base, 2.0, server="server"),
+        _cpu_row("2c", f"{fast_workload}, json", baseline, fast_plain, fast_base, 2.0),
     ]
+    if ORJSON_INSTALLED:
+        with_speedups = f"{fast_workload}, speedups (orjson)"
+        rows.append(_cpu_row("2d", with_speedups, baseline, fast_sdk, fast_base, 1.6))
+    return rows
 
 
 async def figure_3(sizes: Sizes) -> list[Row]:
@@ -243,18 +316,23 @@ async def figure_3(sizes: Sizes) -> list[Row]:
     ]
 
 
-async def figure_7(sizes: Sizes) -> list[Row]:
-    """Many concurrent gets on one client, against ``asyncio.gather`` on one ClientSession."""
-    with EmulatorProcess(sessions=sizes.concurrent_gets) as server:
+async def _concurrent_gets(
+    sizes: Sizes, *, fast: bool
+) -> tuple[list[Sample], list[Sample], list[int], list[int]]:
+    """Many concurrent gets by one SDK client and by a gather on one ClientSession; also
+    the connections each opened."""
+    with EmulatorProcess(sessions=0 if fast else sizes.concurrent_gets, fast=fast) as server:
         info = server.info
-        ids = await session_ids(info, sizes.concurrent_gets)
+        if fast:
+            ids = [f"session-{n:06d}" for n in range(sizes.concurrent_gets)]
+        else:
+            ids = await session_ids(info, sizes.concurrent_gets)
         sdk_connections: list[int] = []
         base_connections: list[int] = []
-        limit = 100
 
         async def sdk() -> Sample:
             # A fresh client per round: every connection it uses is opened in the run.
-            async with sdk_client(info, max_connections=limit) as client:
+            async with sdk_client(info, max_connections=CONNECTIONS) as client:
 
                 async def body() -> None:
                     await asyncio.gather(*(client.sessions.get(sid) for sid in ids))
@@ -266,7 +344,7 @@ async def figure_7(sizes: Sizes) -> list[Row]:
         async def baseline() -> Sample:
             headers = raw_headers(info)
             base = f"{info.url}{SESSIONS}/"
-            connector = aiohttp.TCPConnector(limit=limit)
+            connector = aiohttp.TCPConnector(limit=CONNECTIONS)
             async with aiohttp.ClientSession(connector=connector) as http:
 
                 async def body() -> None:
@@ -277,27 +355,37 @@ async def figure_7(sizes: Sizes) -> list[Row]:
             return sample
 
         sdk_samples, base_samples = await paired(sizes.rounds, sdk, baseline)
+    return sdk_samples, base_samples, sdk_connections, base_connections
+
+
+CONNECTIONS = 100
+
+
+async def figure_7(sizes: Sizes) -> list[Row]:
+    """Many concurrent gets on one client, against ``asyncio.gather`` on one ClientSession,
+    on the emulator and on the fast server."""
+    sdk_samples, base_samples, sdk_connections, base_connections = await _concurrent_gets(
+        sizes, fast=False
+    )
+    fast_sdk, fast_base, _, _ = await _concurrent_gets(sizes, fast=True)
     workload = f"{sizes.concurrent_gets:,} concurrent sessions.get, one client"
+    baseline = "asyncio.gather on one ClientSession"
     return [
-        _ratio_row(
-            "7a",
-            workload,
-            "asyncio.gather on one ClientSession",
-            sdk_samples,
-            base_samples,
-            1.15,
-        ),
+        _ratio_row("7a", workload, baseline, sdk_samples, base_samples, 1.15),
         Row(
             key="7b",
             workload=workload,
             baseline_name="the client's max_connections",
             unit="connections",
             sdk=float(max(sdk_connections)),
-            baseline=float(limit),
+            baseline=float(CONNECTIONS),
             figure=float(max(sdk_connections)),
             figure_name="connections opened",
-            target=Target("<=", float(limit)),
+            target=Target("<=", float(CONNECTIONS)),
             notes={"baseline_connections": float(max(base_connections))},
+        ),
+        _ratio_row(
+            "7c", f"{workload}, {FAST}", baseline, fast_sdk, fast_base, 1.15, server="server"
         ),
     ]
 

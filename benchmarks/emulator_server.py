@@ -11,8 +11,8 @@ with one JSON line on standard output:
            the requests received since then.
 ``reset``  zeroes those counters and empties the emulator's request log.
 
-``--noop`` serves no emulator but a bare aiohttp server that answers Pipecat starts with a
-fixed body, to measure what the emulator's own work adds to a figure.
+The fast server (``fast_server``: fixed pre-encoded answers) measures what the
+emulator's own work adds to a figure.
 
 What differs from ``agentcloud emulator`` is for speed and invisible on the wire: the
 quicker path of ``_speedups`` (ended VideoSDK sessions rendered once), and
@@ -29,7 +29,6 @@ import json
 import os
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -40,9 +39,6 @@ from agentcloud.testing import Emulator, Lifecycle
 from . import _speedups as speedups
 
 __all__ = ["ConnectionCounter", "main"]
-
-NOOP_ROOM = "https://noop.daily.co/noop"
-
 
 class ConnectionCounter:
     """Counts the TCP connections the server accepts, by wrapping aiohttp's protocol hooks."""
@@ -146,46 +142,6 @@ async def _serve(args: argparse.Namespace) -> None:
         await emulator.close()
 
 
-async def _serve_noop(args: argparse.Namespace) -> None:
-    """A bare aiohttp server answering Pipecat starts with a fixed body: the least any
-    server costs, to tell the emulator's share of a figure from the clients'."""
-    counter = ConnectionCounter()
-    counter.install()
-    answered = 0
-
-    async def start(request: web.Request) -> web.Response:
-        nonlocal answered
-        await request.read()
-        answered += 1
-        body = {"sessionId": str(uuid.uuid4()), "dailyRoom": NOOP_ROOM, "dailyToken": "noop"}
-        return web.json_response(body)
-
-    def clear() -> None:
-        nonlocal answered
-        answered = 0
-
-    app = web.Application()
-    app.add_routes([web.post("/v1/public/{agent}/start", start)])
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, args.host, args.port).start()
-    try:
-        port = runner.addresses[0][1]
-        _announce(
-            {
-                "url": f"http://{args.host}:{port}",
-                "videosdk_api_key": "noop",
-                "videosdk_secret": "noop",
-                "pipecat_api_key": "sk_noop",
-                "pipecat_public_key": "pk_noop",
-                "deployment_id": "noop",
-            }
-        )
-        await _commands(counter, lambda: answered, clear)
-    finally:
-        await runner.cleanup()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.emulator_server")
     parser.add_argument("--host", default="127.0.0.1")
@@ -196,11 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--instant-sessions", action="store_true", help="new sessions end as they start"
     )
-    parser.add_argument(
-        "--noop", action="store_true", help="no emulator: answer Pipecat starts with a fixed body"
-    )
     args = parser.parse_args(argv)
-    asyncio.run(_serve_noop(args) if args.noop else _serve(args))
+    asyncio.run(_serve(args))
     return 0
 
 

@@ -111,7 +111,7 @@ from .._checks import (
     check_count,
     check_flag,
     check_json_object,
-    check_json_value,
+    check_json_value_sized,
     check_seconds,
     check_segment,
     check_text,
@@ -531,22 +531,24 @@ def _connection(wire: Mapping[str, Any]) -> Connection | None:
     Read leniently: the session exists once Pipecat answered, so a field of an unexpected
     type is left out (it stays in ``raw``) rather than failing the start.
     """
-    if all(wire.get(key) is None for key in _CONNECTION_KEYS):
+    # The keys of _CONNECTION_KEYS, read once each (a start's answer is on every start).
+    room, room_token = wire.get("dailyRoom"), wire.get("dailyToken")
+    ice_config, ws_url, token = wire.get("iceConfig"), wire.get("wsUrl"), wire.get("token")
+    if all(value is None for value in (room, room_token, ice_config, ws_url, token)):
         return None
-    ice_config = wire.get("iceConfig")
-    servers = ice_config.get("iceServers") if isinstance(ice_config, dict) else None
-    ice_servers = tuple(
-        server
-        for server in (servers if isinstance(servers, list) else ())
-        if isinstance(server, dict)
-    )
+    ice_servers: tuple[dict[str, Any], ...] = ()
+    if isinstance(ice_config, dict):
+        servers = ice_config.get("iceServers")
+        if isinstance(servers, list):
+            ice_servers = tuple(server for server in servers if isinstance(server, dict))
+    body = wire.get("body")
     return Connection(
-        daily_room=_text_or_none(wire.get("dailyRoom")),
-        daily_token=_text_or_none(wire.get("dailyToken")),
+        daily_room=room if isinstance(room, str) else None,
+        daily_token=room_token if isinstance(room_token, str) else None,
         ice_servers=ice_servers,
-        ws_url=_text_or_none(wire.get("wsUrl")),
-        token=_text_or_none(wire.get("token")),
-        body=_text_or_none(wire.get("body")),
+        ws_url=ws_url if isinstance(ws_url, str) else None,
+        token=token if isinstance(token, str) else None,
+        body=body if isinstance(body, str) else None,
     )
 
 
@@ -1133,10 +1135,13 @@ class PipecatSessions(SessionsResource[PipecatSession]):
 
 
 def _checked_body(argument: str, value: Any, transport: str | None) -> Any:
-    checked = check_json_value(argument, value)
+    checked, size = check_json_value_sized(argument, value)
     kind = transport or _DEFAULT_TRANSPORT
     limit = BODY_LIMITS[kind]
-    size = json_size(checked)
+    if size > limit:
+        # The size was of the text the copy came from; the copy's own text may be
+        # shorter (a key given twice, as 1 and "1", is sent once): measure what is sent.
+        size = json_size(checked)
     if size > limit:
         raise InvalidRequestError(
             argument,

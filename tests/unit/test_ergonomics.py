@@ -283,6 +283,39 @@ async def test_the_clients_own_session_honours_the_proxy_environment(
     assert lines == [f"GET {target}/ai/v1/ai-deployments/d1/v1.0 HTTP/1.1"]
 
 
+async def test_no_proxy_exempts_the_vendor_host(
+    proxy: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy_url, lines = proxy
+    monkeypatch.setenv("HTTP_PROXY", proxy_url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    for name in ("http_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    async with Emulator() as emu, emu.videosdk() as vs:
+        deployment = await vs.deployments.get(emu.videosdk_deployment_id, "v1.0")
+        await vs.deployments.get(emu.videosdk_deployment_id, "v1.0")
+    assert deployment.id == emu.videosdk_deployment_id
+    assert lines == []  # straight to the emulator, both times
+
+
+async def test_a_netrc_entry_for_the_vendor_host_does_not_break_calls(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # aiohttp's trust_env turns a netrc entry into Basic auth, which it refuses to combine
+    # with the SDK's own Authorization header (a bare ValueError on every call).
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    async with Emulator() as emu, emu.videosdk() as vs:
+        deployment = await vs.deployments.get(emu.videosdk_deployment_id, "v1.0")
+        sent = emu.requests[-1].headers["Authorization"]
+    assert deployment.id == emu.videosdk_deployment_id
+    assert not sent.startswith("Basic ")
+
+
 # ---- one client, one loop ------------------------------------------------------------------
 
 

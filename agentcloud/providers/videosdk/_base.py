@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -135,7 +136,8 @@ def session_status(raw_status: Any) -> SessionStatus:
     """
     if not isinstance(raw_status, str):
         return SessionStatus.UNKNOWN
-    return _STATUSES.get(raw_status.lower(), SessionStatus.UNKNOWN)
+    found = _STATUSES.get(raw_status)  # the usual case: already in lower case
+    return found if found is not None else _STATUSES.get(raw_status.lower(), SessionStatus.UNKNOWN)
 
 
 # ---- models ------------------------------------------------------------------------------
@@ -184,12 +186,27 @@ class Deployment(Model):
     raw: dict[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
 
 
-def _derive_status(wire: dict[str, Any]) -> dict[str, Any]:
+def _derive_status(wire: dict[str, Any]) -> Mapping[str, Any]:
     raw_status = wire.get("status")
+    if raw_status.__class__ is str:
+        # A listing says the same few words on every item: each is worked out once.
+        known = _DERIVED_BY_STATUS.get(raw_status)
+        if known is None:
+            derived = {"status": session_status(raw_status), "raw_status": raw_status}
+            known = MappingProxyType(derived)
+            if len(_DERIVED_BY_STATUS) < _DERIVED_CACHE_LIMIT:
+                _DERIVED_BY_STATUS[raw_status] = known
+        return known
     return {
         "status": session_status(raw_status),
         "raw_status": raw_status if isinstance(raw_status, str) else None,
     }
+
+
+#: The derived fields of each status word seen (read-only; a hostile vendor's invented
+#: words fill it up to the limit, then are worked out each time).
+_DERIVED_BY_STATUS: dict[str, Mapping[str, Any]] = {}
+_DERIVED_CACHE_LIMIT = 64
 
 
 _converter = make_converter()
