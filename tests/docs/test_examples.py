@@ -372,11 +372,18 @@ async def test_fleet_replicas_share_webhooks_and_reap_the_sessions_of_a_dead_one
                 ) as response:
                     assert response.status == 200, await response.text()
                     assert (await response.json())["status"] == "running"
-                (started,) = [
-                    d
-                    for d in emu.webhook_deliveries
-                    if d.session_id == session_id and d.event == "ai-deployment-session-started"
-                ]
+
+                async def delivered() -> list[Any]:
+                    # The emulator records a delivery once B has answered it, which may be
+                    # after A, woken through Redis, has already answered us.
+                    return [
+                        d
+                        for d in emu.webhook_deliveries
+                        if d.session_id == session_id
+                        and d.event == "ai-deployment-session-started"
+                    ]
+
+                (started,) = await _until(delivered, "the started delivery recorded")
                 assert started.url == f"{b}/webhooks"
                 assert started.ok
                 # VideoSDK delivers it again, this time to A: a replay, fleet-wide.
