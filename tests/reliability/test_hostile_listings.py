@@ -85,7 +85,20 @@ async def test_a_vendor_ignoring_paging_is_caught(shape: str) -> None:
         with pytest.raises(ResponseDecodeError):
             await walk()
         assert len(seen) == len(set(seen)), "an item was yielded twice"
-        assert len(server.seen) <= 4
+        # Nothing is asked for past the page that repeats, but for the one page the
+        # prefetch may already have asked for (it is cancelled).
+        assert len(server.seen) <= first_repeat(HOSTILE[shape]) + 1
+
+
+def first_repeat(choose: Callable[[int], tuple[list[dict[str, Any]], int | None]]) -> int:
+    """The number of the first page whose set of sessions an earlier page had."""
+    earlier: list[set[str]] = []
+    for number in range(1, 100):
+        ids = {item["sessionId"] for item in choose(number)[0]}
+        if ids in earlier:
+            return number
+        earlier.append(ids)
+    raise AssertionError("no page repeats")
 
 
 async def test_an_item_repeated_within_a_page_is_yielded_once() -> None:
