@@ -46,14 +46,20 @@ _DIGITS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
 _LONG_RUN = b"0" * 19
 
 
-def _passthrough(module: ModuleType) -> int:
+def _passthrough(module: ModuleType | None) -> int:
     """Types orjson must hand to its (absent) ``default``, and so refuse, where ``json``
     writes them differently or refuses them."""
+    if module is None:
+        return 0
     return int(
         module.OPT_PASSTHROUGH_SUBCLASS
         | module.OPT_PASSTHROUGH_DATETIME
         | module.OPT_PASSTHROUGH_DATACLASS
     )
+
+
+#: orjson's options for ``dumps``, worked out once (they are the same on every call).
+_DUMPS_OPTIONS = _passthrough(ORJSON)
 
 
 def loads(data: bytes) -> Any:
@@ -74,7 +80,7 @@ def dumps(value: Any) -> bytes:
     module = ORJSON
     if module is not None:
         try:
-            text: bytes = module.dumps(value, option=_passthrough(module))
+            text: bytes = module.dumps(value, option=_DUMPS_OPTIONS)
         except TypeError:
             pass
         else:

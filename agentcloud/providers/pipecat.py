@@ -522,7 +522,6 @@ def _raw_status(wire: Mapping[str, Any]) -> str | None:
     return None
 
 
-_CONNECTION_KEYS = ("dailyRoom", "dailyToken", "iceConfig", "wsUrl", "token")
 
 
 def _connection(wire: Mapping[str, Any]) -> Connection | None:
@@ -531,7 +530,7 @@ def _connection(wire: Mapping[str, Any]) -> Connection | None:
     Read leniently: the session exists once Pipecat answered, so a field of an unexpected
     type is left out (it stays in ``raw``) rather than failing the start.
     """
-    # The keys of _CONNECTION_KEYS, read once each (a start's answer is on every start).
+    # Each key read once: a start's answer is on every start.
     room, room_token = wire.get("dailyRoom"), wire.get("dailyToken")
     ice_config, ws_url, token = wire.get("iceConfig"), wire.get("wsUrl"), wire.get("token")
     if all(value is None for value in (room, room_token, ice_config, ws_url, token)):
@@ -659,9 +658,10 @@ def _deploy_errors(errors: Any) -> tuple[str, ...]:
     found: list[str] = []
     for entry in errors[:_MAX_DEPLOY_ERRORS]:
         if isinstance(entry, dict) and ("code" in entry or "message" in entry):
-            found.append(f"{entry.get('code')}: {entry.get('message')}")
+            text = f"{entry.get('code')}: {entry.get('message')}"
         else:
-            found.append(str(entry)[:_MAX_DEPLOY_ERROR_TEXT])
+            text = str(entry)
+        found.append(text[:_MAX_DEPLOY_ERROR_TEXT])
     return tuple(found)
 
 
@@ -1497,15 +1497,11 @@ class Agents(Resource):
 def _deploy_state(agent: Agent | None) -> str:
     if agent is None:
         return "never seen"
-    state = (
+    # No errors to name: an agent whose status has them ends the wait at once.
+    return (
         f"ready={agent.ready}, desired deployment {agent.desired_deployment_id}, "
         f"reconciled {agent.reconciled_deployment_id}"
     )
-    errors = agent.raw.get("errors")
-    if isinstance(errors, list) and errors:
-        first = errors[0] if isinstance(errors[0], dict) else {}
-        state += f", error {first.get('code')}: {first.get('message') or first.get('error')}"
-    return state
 
 
 class Regions(Resource):

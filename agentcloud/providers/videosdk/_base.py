@@ -189,24 +189,18 @@ class Deployment(Model):
 def _derive_status(wire: dict[str, Any]) -> Mapping[str, Any]:
     raw_status = wire.get("status")
     if raw_status.__class__ is str:
-        # A listing says the same few words on every item: each is worked out once.
-        known = _DERIVED_BY_STATUS.get(raw_status)
-        if known is None:
-            derived = {"status": session_status(raw_status), "raw_status": raw_status}
-            known = MappingProxyType(derived)
-            if len(_DERIVED_BY_STATUS) < _DERIVED_CACHE_LIMIT:
-                _DERIVED_BY_STATUS[raw_status] = known
-        return known
+        return _derived_for(raw_status)
     return {
         "status": session_status(raw_status),
         "raw_status": raw_status if isinstance(raw_status, str) else None,
     }
 
 
-#: The derived fields of each status word seen (read-only; a hostile vendor's invented
-#: words fill it up to the limit, then are worked out each time).
-_DERIVED_BY_STATUS: dict[str, Mapping[str, Any]] = {}
-_DERIVED_CACHE_LIMIT = 64
+@functools.lru_cache(maxsize=64)  # a vendor inventing words only churns it
+def _derived_for(raw_status: str) -> Mapping[str, Any]:
+    """The derived fields of a status word (read-only: shared by every session that says
+    it; a listing says the same few words on every item)."""
+    return MappingProxyType({"status": session_status(raw_status), "raw_status": raw_status})
 
 
 _converter = make_converter()
