@@ -104,7 +104,7 @@ class BaseClient:
             allow_insecure=check_flag("allow_insecure", options.get("allow_insecure", False)),
         )
         self._end_on_close = check_flag("end_on_close", options.get("end_on_close", False))
-        self._held = HeldSessions()
+        self._held = HeldSessions(keep_unmanaged=self._end_on_close)
         self._redact = Redactor(secrets)
         retry = options.get("retry")
         self._transport = Transport(

@@ -87,16 +87,21 @@ class HeldSessions:
     """The sessions a client started and has not ended, by id.
 
     ``managed`` ones were started under ``async with``: the client ends them when it is
-    closed while their block still runs, ``end_on_close`` or not.
+    closed while their block still runs, ``end_on_close`` or not. Others are kept only
+    with ``keep_unmanaged`` (a client that ends everything it started on close): a service
+    that awaits a million starts and lets its bots end themselves would otherwise hold a
+    million sessions no one will ever end through it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_unmanaged: bool = True) -> None:
         self._sessions: dict[str, Session] = {}
         self._managed: set[str] = set()
+        self._keep_unmanaged = keep_unmanaged
         self.listeners: list[HoldListener] = []
 
     def add(self, session: Session, *, managed: bool = False) -> None:
-        self._sessions[session.id] = session
+        if managed or self._keep_unmanaged:
+            self._sessions[session.id] = session
         if managed:
             self._managed.add(session.id)
         for listener in self.listeners:
@@ -107,6 +112,11 @@ class HeldSessions:
             self._managed.discard(session_id)
             for listener in self.listeners:
                 listener.released(session_id)
+
+    @property
+    def keeps_unmanaged(self) -> bool:
+        """Whether sessions that are not managed are held too (else forgotten)."""
+        return self._keep_unmanaged
 
     def __contains__(self, session_id: object) -> bool:
         return session_id in self._sessions
@@ -127,6 +137,8 @@ class HeldSessions:
             self._managed.add(session_id)
         else:
             self._managed.discard(session_id)
+            if not self._keep_unmanaged:
+                del self._sessions[session_id]
         for listener in self.listeners:
             listener.held(session, managed=managed)
 
@@ -377,6 +389,7 @@ class SessionStart(Generic[S]):
         self._what = what
         self._session: S | None = None
         self._used = False
+        self._let_go = False
 
     def __del__(self) -> None:
         if not self._used:
@@ -438,8 +451,15 @@ class SessionStart(Generic[S]):
         ``__aexit__`` ends it either way. Blocking callers (``agentcloud.sync``) start with
         ``__aenter__``, so that a start they abandon is ended, and learn only afterwards
         whether a ``with`` block takes the session."""
-        if self._held is not None and self._session is not None:
-            self._held.set_managed(self._session.id, managed)
+        held, session = self._held, self._session
+        if held is None or session is None:
+            return
+        if managed and self._let_go and session.id not in held:
+            # Let go by this handle and forgotten (see HeldSessions): taken back, not lost.
+            held.add(session, managed=True)
+        else:
+            held.set_managed(session.id, managed)
+        self._let_go = not managed and not held.keeps_unmanaged
 
     async def _abandon(self, starting: asyncio.Future[S]) -> None:
         try:

@@ -20,7 +20,16 @@ from agentcloud.testing import Emulator, FakeTime
 
 T = TypeVar("T")
 
-__all__ = ["FakeTime", "ThreadedEmulator", "body_of", "fixture", "rsa_keypair", "rsa_sign", "sent"]
+__all__ = [
+    "FakeTime",
+    "HoldRecorder",
+    "ThreadedEmulator",
+    "body_of",
+    "fixture",
+    "rsa_keypair",
+    "rsa_sign",
+    "sent",
+]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -74,6 +83,25 @@ def advancing_policy(clock: Any) -> RetryPolicy:
         await asyncio.sleep(0)
 
     return RetryPolicy(sleep=advance, clock=clock.now, random=lambda: 0.5)
+
+
+class HoldRecorder:
+    """Listens to what a client reports it holds (``client._held.listeners``): a client
+    that does not end everything on close forgets sessions it does not manage, so what
+    a start reported is read here rather than from ``client._held``."""
+
+    def __init__(self, client: Any) -> None:
+        #: Every session id reported held, with whether it was managed when last reported.
+        self.managed: dict[str, bool] = {}
+        #: Every session id reported let go (ended, or no longer held), in order.
+        self.let_go: list[str] = []
+        client._held.listeners.append(self)
+
+    def held(self, session: Any, *, managed: bool) -> None:
+        self.managed[session.id] = managed
+
+    def released(self, session_id: str) -> None:
+        self.let_go.append(session_id)
 
 
 class ThreadedEmulator:

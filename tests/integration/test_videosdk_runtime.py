@@ -29,6 +29,7 @@ from agentcloud import (
     WebhookReceiver,
 )
 from agentcloud.testing import Emulator, FaultKind, FaultPlan, Lifecycle, ManualClock
+from tests.helpers import HoldRecorder
 
 TIMERS = Lifecycle(start_delay=2.0, run_duration=600.0, stop_delay=1.0)
 DISPATCH_PATH = "/v2/agent/dispatch"
@@ -192,11 +193,12 @@ async def test_a_dispatch_is_carried_out_at_most_once(
 ) -> None:
     emu.faults = FaultPlan(script=[fault], paths=(DISPATCH_PATH,))
     deployment = emu.videosdk_runtime_deployment_id if name_the_deployment else None
+    holds = HoldRecorder(vs)
     dispatch = await vs.runtime.dispatch(agent_id=emu.videosdk_agent_id, deployment_id=deployment)
     [record] = sessions_in(emu, dispatch.room_id)
     assert len(dispatch_requests(emu)) == sent
     assert dispatch.session_id == (record.id if reconciled else None)
-    assert dispatch.room_id in vs._held
+    assert holds.managed == {dispatch.room_id: False}  # reported once, found or sent
 
 
 async def test_a_gateway_timeout_leaves_the_outcome_unknown_with_the_room(
@@ -313,7 +315,8 @@ async def test_wait_hears_the_agent_session_webhooks(
     than on its (here: ten-minute) polls."""
     async with WebhookReceiver.serve(key_source=vs.webhook_public_key) as hooks:
         version = await vs.runtime.versions.update(
-            emu.videosdk_runtime_version_id, webhook=Webhook(str(hooks.url))  # every event
+            emu.videosdk_runtime_version_id,
+            webhook=Webhook(str(hooks.url)),  # every event
         )
         assert version.id == emu.videosdk_runtime_version_id
         deployment = emu.videosdk_runtime_deployment_id

@@ -133,6 +133,31 @@ async def test_close_leaves_sessions_alone_by_default(clock: FakeTime, mocked: A
     assert ended_ids(mocked) == []
 
 
+@pytest.mark.parametrize("end_on_close", [False, True])
+async def test_a_client_keeps_only_the_sessions_it_will_end(
+    clock: FakeTime, mocked: Any, end_on_close: bool
+) -> None:
+    """A service awaiting start after start (its bots end themselves) holds nothing of
+    them, however many: only sessions the client promised to end stay in memory."""
+    made = iter(range(10**6))
+
+    def start(url: Any, **_: Any) -> CallbackResult:
+        return CallbackResult(
+            payload={**STARTED, "data": {**STARTED["data"], "sessionId": f"s-{next(made)}"}}
+        )
+
+    mocked.post(f"{SESSIONS}/start", callback=start, repeat=True)
+    mocked.post(f"{SESSIONS}/end", payload=ENDED, repeat=True)
+    async with VideoSDK(API_KEY, SECRET, retry=clock.policy(), end_on_close=end_on_close) as vs:
+        for _ in range(200):
+            await vs.sessions.start(deployment_id="d", tag="v1.0")
+        assert len(vs._held) == (200 if end_on_close else 0)
+        async with vs.sessions.start(deployment_id="d", tag="v1.0") as managed:
+            assert managed.id in vs._held  # under async with: held until its block ends
+        assert managed.id not in vs._held
+        assert len(vs._held) == (200 if end_on_close else 0)
+
+
 async def test_a_callers_http_session_is_used_and_never_closed(mocked: Any) -> None:
     mocked.get(f"{SESSIONS}/s1", payload=fixture("videosdk-fetch-session-details.json"))
     async with aiohttp.ClientSession() as http:
@@ -277,9 +302,7 @@ async def test_news_that_lands_while_a_poll_is_answered_ends_the_next_pause(mock
 
     mocked.get(f"{SESSIONS}/s1", callback=answer, repeat=True)
     async with VideoSDK(API_KEY, SECRET, retry=RetryPolicy(sleep=never_wake)) as vs:
-        session = await asyncio.wait_for(
-            vs.sessions.wait("s1", receiver=receiver, timeout=None), 5
-        )
+        session = await asyncio.wait_for(vs.sessions.wait("s1", receiver=receiver, timeout=None), 5)
     assert session.status is SessionStatus.RUNNING
     assert polls == ["queued", "running"]
     assert receiver._watchers == {}  # the wait's watcher is gone with it

@@ -28,7 +28,7 @@ from agentcloud import (
 )
 from agentcloud.errors import error_class_for_status
 from agentcloud.providers.pipecat import _error_fields, session_status
-from tests.helpers import PIPECAT_URL, FakeTime
+from tests.helpers import PIPECAT_URL, FakeTime, HoldRecorder
 from tests.unit.pipecat_openapi import (
     Example,
     WireRequest,
@@ -211,6 +211,7 @@ async def test_list_example_parses(client: PipecatCloud, mocked: Any) -> None:
 async def test_start_example_parses_with_its_connection(client: PipecatCloud, mocked: Any) -> None:
     wire = example_of("startService", 200)
     mocked.post(START, payload=wire)
+    holds = HoldRecorder(client)
     session = await client.sessions.start(create_daily_room=True)
     assert session.id == "639f91d8-d511-4677-a83b-bd7564d5d92f"
     assert session.agent == AGENT
@@ -227,7 +228,8 @@ async def test_start_example_parses_with_its_connection(client: PipecatCloud, mo
         body="eyJjYWxsZXJfaWQiOiJhYmMxMjMifQ==",
     )
     assert session.raw == wire
-    assert session.id in client._held
+    assert holds.managed == {session.id: False}
+    assert session.id not in client._held  # awaited, and no end_on_close: not kept
     # Tokens stay out of repr.
     assert wire["dailyToken"] not in repr(session.connection)
     assert wire["token"] not in repr(session.connection)

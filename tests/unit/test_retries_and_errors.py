@@ -29,7 +29,16 @@ from agentcloud import (
 )
 from agentcloud._retry import parse_retry_after
 from agentcloud.providers.videosdk import START_MARKER
-from tests.helpers import API_KEY, SECRET, VIDEOSDK_URL, FakeTime, body_of, fixture, sent
+from tests.helpers import (
+    API_KEY,
+    SECRET,
+    VIDEOSDK_URL,
+    FakeTime,
+    HoldRecorder,
+    body_of,
+    fixture,
+    sent,
+)
 
 SESSIONS = f"{VIDEOSDK_URL}/ai/v1/ai-deployment-sessions"
 GET_URL = f"{SESSIONS}/s1"
@@ -402,9 +411,10 @@ async def test_ambiguous_start_is_reconciled_to_the_created_session(
     mocked.post(f"{SESSIONS}/start", exception=aiohttp.ServerDisconnectedError())
     mocked.get(LIST_URL, callback=listing)
     async with client_with(clock) as vs:
+        holds = HoldRecorder(vs)
         session = await vs.sessions.start(deployment_id="d", tag="v")
         assert session.id == "created"
-        assert "created" in vs._held
+        assert holds.managed == {"created": False}
     assert found == {"listed": True}
     assert len(sent(mocked, "POST")) == 1  # never sent twice
 

@@ -38,6 +38,7 @@ from tests.helpers import (
     SECRET,
     VIDEOSDK_URL,
     FakeTime,
+    HoldRecorder,
     body_of,
     rsa_keypair,
     rsa_sign,
@@ -107,6 +108,7 @@ async def test_dispatch_makes_a_room_then_sends_it_as_meeting_and_room_id(
 ) -> None:
     mocked.post(ROOMS, payload=ROOM)
     mocked.post(DISPATCH, payload=dispatched())
+    holds = HoldRecorder(client)
     dispatch = await client.runtime.dispatch(agent_id="agent-1", metadata={"user": "42"})
     calls = sent(mocked)
     assert [(method, url) for method, url, _ in calls] == [("POST", ROOMS), ("POST", DISPATCH)]
@@ -130,7 +132,7 @@ async def test_dispatch_makes_a_room_then_sends_it_as_meeting_and_room_id(
     assert dispatch.metadata == {"user": "42"}
     assert (dispatch.job_id, dispatch.worker_id, dispatch.session_id) == (None, None, None)
     assert dispatch.raw == dispatched()["data"]
-    assert "abcd-efgh-ijkl" in client._held  # held by its room until it is ended
+    assert holds.managed == {"abcd-efgh-ijkl": False}  # held by its room until it is ended
 
 
 async def test_dispatch_into_a_named_room_sends_every_option(client: VideoSDK, mocked: Any) -> None:
@@ -294,6 +296,7 @@ async def test_a_dispatch_answer_without_data_is_a_decode_error_that_is_looked_u
     mocked.post(DISPATCH, payload={"message": "ok"})
     found = {**listed("s-1", room="r-1"), "start": ago(-1)}
     mocked.get(DEPLOYMENT_SESSIONS, payload={"sessions": [found]})
+    holds = HoldRecorder(client)
     dispatch = await client.runtime.dispatch(
         agent_id="agent-1", room_id="r-1", deployment_id="dep-1"
     )
@@ -301,7 +304,7 @@ async def test_a_dispatch_answer_without_data_is_a_decode_error_that_is_looked_u
     assert dispatch.room_id == dispatch.id == "r-1"
     assert dispatch.status is SessionStatus.RUNNING
     assert dispatch.deployment_id == "dep-1"
-    assert "r-1" in client._held
+    assert holds.managed == {"r-1": False}
     lookup = sent(mocked, "GET")[0][2]["params"]
     assert lookup["roomId"] == "r-1"
     assert lookup["agentId"] == "agent-1"
@@ -539,15 +542,17 @@ async def test_end_sends_the_room_and_reads_the_room_session(
 
 
 async def test_ending_the_room_releases_the_dispatch_held_there(
-    client: VideoSDK, mocked: Any
+    clock: FakeTime, mocked: Any
 ) -> None:
     mocked.post(DISPATCH, payload=dispatched("r-1"), repeat=True)
     mocked.post(END, payload={"id": "s-1", "roomId": "r-1", "end": None}, repeat=True)
-    await client.runtime.dispatch(agent_id="agent-1", room_id="r-1")
-    await client.runtime.sessions.end(room_id="r-1", session_id="s-1")
-    assert "r-1" in client._held  # one session of the room: the dispatch may be another
-    await client.runtime.sessions.end(room_id="r-1")
-    assert "r-1" not in client._held
+    # end_on_close: the client keeps every dispatch it made until it is ended.
+    async with VideoSDK(API_KEY, SECRET, retry=clock.policy(), end_on_close=True) as client:
+        await client.runtime.dispatch(agent_id="agent-1", room_id="r-1")
+        await client.runtime.sessions.end(room_id="r-1", session_id="s-1")
+        assert "r-1" in client._held  # one session of the room: the dispatch may be another
+        await client.runtime.sessions.end(room_id="r-1")
+        assert "r-1" not in client._held
 
 
 async def test_a_client_closed_with_end_on_close_ends_dispatched_rooms(
