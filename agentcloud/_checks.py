@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from ._json import dumps as dumps_json
 from .errors import InvalidRequestError
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "check_choice",
     "check_count",
     "check_flag",
+    "check_json_encoded",
     "check_json_object",
     "check_json_value",
     "check_seconds",
@@ -147,6 +149,20 @@ def check_json_value_sized(argument: str, value: object) -> tuple[Any, int]:
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidRequestError(argument, "must be JSON-serialisable: not a finite number")
     return _json_copy_sized(argument, value)
+
+
+def check_json_encoded(argument: str, value: object) -> bytes:
+    """Any value JSON can carry (no NaN or infinity), encoded as the transport sends it
+    (:func:`agentcloud._json.dumps`). The bytes are the call's own copy, as the copies of
+    the other checks are: what the caller changes afterwards is not sent."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidRequestError(argument, "must be JSON-serialisable: not a finite number")
+    try:
+        return dumps_json(value)
+    except (TypeError, ValueError) as error:
+        raise InvalidRequestError(argument, f"must be JSON-serialisable: {error}") from None
+    except RecursionError:
+        raise InvalidRequestError(argument, "is nested too deeply to send as JSON") from None
 
 
 def json_size(value: Any) -> int:

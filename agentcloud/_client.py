@@ -186,11 +186,6 @@ class BaseClient:
         sessions: Any = getattr(self, "sessions")  # noqa: B009  # every provider has them
         return await sessions.end(session_id, **arguments, timeout=timeout)
 
-    def _track(self, start: asyncio.Task[Any]) -> None:
-        """Remembers a start under way, so ``aclose()`` waits for what it makes."""
-        self._starts.add(start)
-        start.add_done_callback(self._starts.discard)
-
     async def aclose(self) -> None:
         """Closes the client; idempotent.
 

@@ -28,7 +28,7 @@ import json
 from types import ModuleType
 from typing import Any
 
-__all__ = ["ORJSON", "dumps", "loads"]
+__all__ = ["ORJSON", "dumps", "dumps_object_with", "loads"]
 
 def _find_orjson() -> ModuleType | None:
     try:
@@ -61,6 +61,10 @@ def _passthrough(module: ModuleType | None) -> int:
 #: orjson's options for ``dumps``, worked out once (they are the same on every call).
 _DUMPS_OPTIONS = _passthrough(ORJSON)
 
+#: ``json.dumps(value, separators=(",", ":"), allow_nan=False)`` without building an
+#: encoder on every call (``json.dumps`` reuses its own only for default arguments).
+_ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
 
 def loads(data: bytes) -> Any:
     """The value of JSON ``data``, exactly as ``json.loads`` gives it; raises ValueError (or
@@ -86,4 +90,13 @@ def dumps(value: Any) -> bytes:
         else:
             if b"null" not in text:  # NaN and infinity come out as null
                 return text
-    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+    return _ENCODE(value).encode()
+
+
+def dumps_object_with(head: dict[str, Any], key: str, encoded: bytes) -> bytes:
+    """The JSON object ``head`` with ``key`` (absent from it) set to a value already
+    encoded as ``encoded`` (by :func:`dumps`): a large value checked and encoded once is
+    not encoded again inside the object that carries it."""
+    text = dumps(head)
+    comma = b"," if len(text) > 2 else b""
+    return b"".join((text[:-1], comma, dumps(key), b":", encoded, b"}"))

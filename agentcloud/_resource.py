@@ -228,4 +228,4 @@ class SessionsResource(Resource, Generic[S]):
                 client._transport, plan, held=client._held, managed=managed, timeout=limit
             )
 
-        return SessionStart(start, client._end_session, held=client._held, track=client._track)
+        return SessionStart(start, client._end_session, held=client._held, starts=client._starts)

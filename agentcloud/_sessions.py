@@ -172,27 +172,37 @@ async def end_shielded(end: Callable[[], Awaitable[object]]) -> None:
     task.result()
 
 
-async def _reporting(start: Awaitable[S], answer: asyncio.Future[S]) -> S:
+async def _reporting(
+    start: Awaitable[S], answer: asyncio.Future[S], starts: set[asyncio.Task[Any]] | None
+) -> S | None:
     """Awaits ``start`` and settles ``answer`` with its outcome, unless the caller has
-    given up on it (cancelled it), as ``asyncio.shield``'s outer future is settled."""
+    given up on it (cancelled it), as ``asyncio.shield``'s outer future is settled.
+
+    The task's own result is the session, or None when the start failed: its error went
+    to ``answer``, so the task holds none that asyncio would report as never retrieved
+    (no done callback needed). It leaves ``starts`` (the client's starts under way) as it
+    ends, in the same step, rather than through a callback a loop turn later.
+    """
     try:
         session = await start
     except asyncio.CancelledError:
         if not answer.done():
             answer.cancel()
         raise
-    except BaseException as error:
+    except Exception as error:
+        if not answer.done():
+            answer.set_exception(error)
+        return None
+    except BaseException as error:  # KeyboardInterrupt, SystemExit: they go on up
         if not answer.done():
             answer.set_exception(error)
         raise
+    finally:
+        if starts is not None:
+            starts.discard(asyncio.current_task())
     if not answer.done():
         answer.set_result(session)
     return session
-
-
-def _retrieve(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled():
-        task.exception()
 
 
 class Inconclusive(Exception):
@@ -240,6 +250,9 @@ class StartPlan(Generic[S]):
     requeue: Requeue | None = None
 
 
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
 def _may_still_appear(error: AgentCloudError) -> bool:
     """True when a start missing from the listing may yet be created, so "not listed"
     does not prove "not created": the vendor accepted it (a 2xx we could not read), or
@@ -276,6 +289,7 @@ async def start_at_most_once(
     if timeout is not None and timeout < bound:
         deadline, label = started + timeout, f"the call's {timeout:g}s"
     queue_until = started + patience
+    reconciler = plan.reconciler
     attempts = 0
 
     def unknown(error: AgentCloudError, why: str) -> StartOutcomeUnknownError:
@@ -293,7 +307,8 @@ async def start_at_most_once(
         tries = 0
         while True:
             tries += 1
-            sent_at = datetime.now(UTC)
+            # When it was sent, for the reconciler's lookup (read only where there is one).
+            sent_at = datetime.now(UTC) if reconciler is not None else _NEVER
             try:
                 reply = await transport.request(plan.call)
                 attempts += reply.attempts
@@ -309,10 +324,10 @@ async def start_at_most_once(
                         continue
                     error.attempts = attempts
                     raise
-                if plan.reconciler is None or plan.marker is None:
+                if reconciler is None or plan.marker is None:
                     raise unknown(error, "a session may or may not exist.") from error
                 try:
-                    found = await plan.reconciler.find(plan.marker, since=sent_at)
+                    found = await reconciler.find(plan.marker, since=sent_at)
                 except (Inconclusive, AgentCloudError) as lookup:
                     raise unknown(
                         error, f"looking it up did not settle it ({_reason(lookup)})."
@@ -378,13 +393,13 @@ class SessionStart(Generic[S]):
         end: Callable[[S], Awaitable[object]],
         *,
         held: HeldSessions | None = None,
-        track: Callable[[asyncio.Task[Any]], None] | None = None,
+        starts: set[asyncio.Task[Any]] | None = None,
         what: str = "sessions.start(...)",
     ) -> None:
         self._start = start
         self._end = end
         self._held = held
-        self._track = track
+        self._starts = starts
         # The call that made the handle, for its warnings (a start may be named otherwise).
         self._what = what
         self._session: S | None = None
@@ -407,7 +422,7 @@ class SessionStart(Generic[S]):
             raise RuntimeError(f"a {self._what} handle can be used only once")
         self._used = True
 
-    def _begin(self, *, managed: bool) -> tuple[asyncio.Task[S], asyncio.Future[S]]:
+    def _begin(self, *, managed: bool) -> tuple[asyncio.Task[S | None], asyncio.Future[S]]:
         """The start's task, and the future its caller awaits.
 
         The future is a shield, as ``asyncio.shield`` makes one: once the request is out
@@ -418,10 +433,10 @@ class SessionStart(Generic[S]):
         through the task's done callbacks.
         """
         answer: asyncio.Future[S] = asyncio.get_running_loop().create_future()
-        task: asyncio.Task[S] = finishing(_reporting(self._start(managed), answer))
-        task.add_done_callback(_retrieve)
-        if self._track is not None:
-            self._track(task)
+        starts = self._starts
+        task = finishing(_reporting(self._start(managed), answer, starts))
+        if starts is not None and not task.done():  # done already: it failed at once
+            starts.add(task)  # so that the client's aclose() waits for what it makes
         return task, answer
 
     async def _run(self) -> S:
@@ -461,10 +476,9 @@ class SessionStart(Generic[S]):
             held.set_managed(session.id, managed)
         self._let_go = not managed and not held.keeps_unmanaged
 
-    async def _abandon(self, starting: asyncio.Future[S]) -> None:
-        try:
-            session = await starting
-        except Exception:
+    async def _abandon(self, starting: asyncio.Future[S | None]) -> None:
+        session = await starting
+        if session is None:
             return  # the start failed: there is nothing to end
         await self._end_if_held(session)
 

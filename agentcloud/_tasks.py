@@ -49,15 +49,21 @@ class FinishingTask(asyncio.Task[T]):
         return caller.f_code is code and getattr(caller.f_locals.get("self"), "_task", None) is self
 
 
+#: Python 3.12 and later can start a task eagerly: its first step runs at once, in the
+#: caller's step, rather than a loop turn later. A start then has its request on its way
+#: before ``start()``'s caller even waits for it.
+_EAGER: dict[str, bool] = {"eager_start": True} if sys.version_info >= (3, 12) else {}
+
+
 def finishing(coro: Awaitable[T]) -> asyncio.Task[T]:
-    """Runs ``coro`` (a coroutine) in a :class:`FinishingTask` on the running loop."""
-    return FinishingTask(coro, loop=asyncio.get_running_loop())  # type: ignore[arg-type]
+    """Runs ``coro`` (a coroutine) in a :class:`FinishingTask` on the running loop, its
+    first step at once where Python can (3.12+)."""
+    return FinishingTask(coro, loop=asyncio.get_running_loop(), **_EAGER)  # type: ignore[arg-type]
 
 
-def honour_cancel_after(deadline: float) -> float | None:
-    """Lets the current task be cancelled from loop time ``deadline`` on (what a timeout
-    needs), if it is a FinishingTask; returns the bound to restore afterwards."""
-    task = asyncio.current_task()
+def honour_cancel_after(task: asyncio.Task[Any] | None, deadline: float) -> float | None:
+    """Lets ``task`` (the current one) be cancelled from loop time ``deadline`` on (what a
+    timeout needs), if it is a FinishingTask; returns the bound to restore afterwards."""
     if not isinstance(task, FinishingTask):
         return None
     previous = task.cancel_after
@@ -65,7 +71,6 @@ def honour_cancel_after(deadline: float) -> float | None:
     return previous
 
 
-def restore_cancel_after(previous: float | None) -> None:
-    task = asyncio.current_task()
+def restore_cancel_after(task: asyncio.Task[Any] | None, previous: float | None) -> None:
     if previous is not None and isinstance(task, FinishingTask):
         task.cancel_after = previous

@@ -471,10 +471,13 @@ class Transport:
     def budget(self) -> BudgetSource:
         return self._budget
 
-    def _http(self) -> aiohttp.ClientSession:
+    def _http(self, loop: asyncio.AbstractEventLoop | None = None) -> aiohttp.ClientSession:
+        """The session to send on, from the running loop (``loop``, when the caller has it
+        at hand: asking asyncio costs a system call per ask on Python 3.11)."""
         if self._closed:
             raise InvalidRequestError("client", "this client is closed; create a new one")
-        loop = asyncio.get_running_loop()
+        if loop is None:
+            loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = loop
         elif self._loop is not loop:
@@ -714,7 +717,11 @@ class Transport:
     async def _attempt(
         self, call: Call, remaining: float, attempt: int, bound: _Bound, call_id: int
     ) -> Reply:
-        http = await self._session()
+        loop = asyncio.get_running_loop()
+        if self._loop_guard is not None or self._given_http is not None:
+            http = self._http(loop)  # ready: no coroutine to await on every attempt
+        else:
+            http = await self._session()
         headers, data = self._headers(call)
         if self._attempt_seconds <= remaining:
             limit, label = self._attempt_seconds, self._attempt_label
@@ -730,7 +737,6 @@ class Transport:
             self._last_path, self._last_url = path, url
         debug = logger.isEnabledFor(logging.DEBUG)
         hooks = self._hooks.active
-        loop = asyncio.get_running_loop()
         started = loop.time() if (debug or hooks) else 0.0
         if debug:
             logger.debug(
@@ -759,7 +765,8 @@ class Transport:
         finite = limit != math.inf
         scope = asyncio.timeout(limit if finite else None)
         # A start or end runs in a task that declines cancellation; its deadline may not.
-        restore = honour_cancel_after(loop.time() + limit) if finite else None
+        task = asyncio.current_task(loop)
+        restore = honour_cancel_after(task, loop.time() + limit) if finite else None
         try:
             async with scope:
                 reply = await self._exchange(http, call, url, headers, data, state)
@@ -784,7 +791,7 @@ class Transport:
             raise RequestTimeoutError(message, request_sent=sent) from None
         finally:
             _send_state.reset(state_token)
-            restore_cancel_after(restore)
+            restore_cancel_after(task, restore)
         if debug or hooks:
             elapsed = loop.time() - started
             if debug:
@@ -852,7 +859,15 @@ class Transport:
                         if status == 303:  # "see other": the request was handled; GET it
                             method, data = "GET", None
                         continue
-                    raw = await self._read(response, status)
+                    length = response.content_length
+                    if (
+                        length is not None
+                        and 200 <= status < 300
+                        and length <= self.max_response_bytes
+                    ):
+                        raw = await response.read()  # the usual answer, read in one piece
+                    else:
+                        raw = await self._read(response, status)
                 break
         except aiohttp.ClientConnectorCertificateError as exc:
             raise TransportError(

@@ -101,6 +101,7 @@ import json as jsonlib
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, ClassVar, TypedDict, Unpack
 
 import attrs
@@ -110,6 +111,7 @@ from .._checks import (
     check_choice,
     check_count,
     check_flag,
+    check_json_encoded,
     check_json_object,
     check_json_value_sized,
     check_seconds,
@@ -124,6 +126,8 @@ from .._checks import (
 from .._client import BaseClient, ClientOptions
 from .._commands import Command, Emit, Option, ProviderCLI, json_argument, key_value, timestamp
 from .._convert import WireStructurer, expect_object, make_converter, parse_datetime, set_derived
+from .._json import dumps as dumps_json
+from .._json import dumps_object_with
 from .._resource import Listing, Resource, SessionsResource, WaitOptions
 from .._sessions import Requeue, SessionStart, StartPlan
 from .._transport import (
@@ -199,6 +203,7 @@ _PUBLIC = "/v1/public"
 
 TRANSPORTS = ("daily", "webrtc", "websocket")
 """The transports a start may ask for; Pipecat's default is daily."""
+_JSON_CONTENT = MappingProxyType({"Content-Type": "application/json"})
 _DEFAULT_TRANSPORT = "daily"
 BODY_LIMITS: dict[str, int] = {"daily": 1024 * 1024, "webrtc": 1024 * 1024, "websocket": 4 * 1024}
 """The largest serialized start ``body`` per transport: 1 MB for daily and webrtc, 4 KB for
@@ -512,9 +517,8 @@ def _lifecycle(wire: Mapping[str, Any]) -> tuple[LifecycleEvent, ...] | None:
     return tuple(found)
 
 
-def _raw_status(wire: Mapping[str, Any]) -> str | None:
-    for key in ("endState", "completionStatus"):
-        value = wire.get(key)
+def _raw_status_of(end_state: Any, completion_status: Any) -> str | None:
+    for value in (end_state, completion_status):
         if isinstance(value, str) and value:
             return value
         if isinstance(value, int) and not isinstance(value, bool):
@@ -533,7 +537,8 @@ def _connection(wire: Mapping[str, Any]) -> Connection | None:
     # Each key read once: a start's answer is on every start.
     room, room_token = wire.get("dailyRoom"), wire.get("dailyToken")
     ice_config, ws_url, token = wire.get("iceConfig"), wire.get("wsUrl"), wire.get("token")
-    if all(value is None for value in (room, room_token, ice_config, ws_url, token)):
+    no_room = room is None and room_token is None and ice_config is None
+    if no_room and ws_url is None and token is None:
         return None
     ice_servers: tuple[dict[str, Any], ...] = ()
     if isinstance(ice_config, dict):
@@ -556,8 +561,10 @@ def _text_or_none(value: Any) -> str | None:
 
 
 def _derive_session(wire: dict[str, Any]) -> dict[str, Any]:
-    created = wire.get("createdAt")
-    ended = wire.get("endedAt")
+    # Each key read once: every start answer and every listed session comes through here.
+    get = wire.get
+    created, ended = get("createdAt"), get("endedAt")
+    end_state, completion_status = get("endState"), get("completionStatus")
     created_at = parse_datetime(created) if created is not None else None
     duration = None
     if created_at is not None and ended is not None:
@@ -565,16 +572,16 @@ def _derive_session(wire: dict[str, Any]) -> dict[str, Any]:
     return {
         "status": session_status(
             ended_at=ended,
-            end_state=wire.get("endState"),
-            completion_status=wire.get("completionStatus"),
+            end_state=end_state,
+            completion_status=completion_status,
             bot_started=_bot_started(wire),
         ),
-        "raw_status": _raw_status(wire),
+        "raw_status": _raw_status_of(end_state, completion_status),
         "started_at": created_at,
         "duration": duration,
         "connection": _connection(wire),
         "metadata": None,
-        "lifecycle": _lifecycle(wire),
+        "lifecycle": _lifecycle(wire) if "events" in wire else None,
     }
 
 
@@ -891,8 +898,12 @@ class PipecatSessions(SessionsResource[PipecatSession]):
             )
         if transport is not None:
             wire["transport"] = check_choice("transport", transport, TRANSPORTS)
-        if body is not None:
-            wire["body"] = _checked_body("body", body, transport)
+        # Sent as encoded here, once: the bytes are the start's own copy of ``body``.
+        data = (
+            dumps_json(wire)
+            if body is None
+            else dumps_object_with(wire, "body", _encoded_body("body", body, transport))
+        )
 
         def structure(reply: Reply) -> PipecatSession:
             session = _session(expect_object(reply.data, "sessions.start"), name)
@@ -909,7 +920,8 @@ class PipecatSessions(SessionsResource[PipecatSession]):
                 "POST",
                 f"{_PUBLIC}/{encoded}/start",
                 auth="public",
-                json=wire,
+                data=data,
+                headers=_JSON_CONTENT,
                 mode=RetryMode.AT_MOST_ONCE,
             ),
             structure=structure,
@@ -1132,6 +1144,25 @@ class PipecatSessions(SessionsResource[PipecatSession]):
         if raise_for_status and not answer.ok:
             raise _bot_error(answer, reply.request_id, client._redact)
         return answer
+
+
+def _encoded_body(argument: str, value: Any, transport: str | None) -> bytes:
+    """``value`` encoded as sent, within Pipecat's limit for ``transport`` (measured, as
+    :func:`_checked_body` measures, with ASCII escapes: UTF-8 text is at most six times
+    shorter, so only a body near the limit is measured again)."""
+    encoded = check_json_encoded(argument, value)
+    kind = transport or _DEFAULT_TRANSPORT
+    limit = BODY_LIMITS[kind]
+    size = len(encoded)
+    if size * 6 > limit:
+        size = json_size(value)
+    if size > limit:
+        raise InvalidRequestError(
+            argument,
+            f"is {size} bytes serialized; Pipecat takes at most {limit} bytes "
+            f"with the {kind} transport",
+        )
+    return encoded
 
 
 def _checked_body(argument: str, value: Any, transport: str | None) -> Any:
@@ -1688,6 +1719,10 @@ class PipecatCloud(BaseClient):
                 f"{PRIVATE_KEY_ENV} / {PUBLIC_KEY_ENV}",
             )
         self._agent = check_segment("agent", agent) if agent is not None else None
+        # The default agent and its path segment, encoded once: every session call names it.
+        self._default_agent = (
+            (self._agent, path_segment("agent", self._agent)) if self._agent is not None else None
+        )
         super().__init__(secrets=[private, public], error_fields=_error_fields, **options)
         self._private = None if private is None else f"Bearer {private}"
         self._public = None if public is None else f"Bearer {public}"
@@ -1736,6 +1771,8 @@ class PipecatCloud(BaseClient):
 
     def _resolve_agent(self, agent: str | None) -> tuple[str, str]:
         """``agent`` or the client's default, checked: (name, percent-encoded segment)."""
+        if agent is None and self._default_agent is not None:
+            return self._default_agent
         name = agent if agent is not None else self._agent
         if name is None:
             raise InvalidRequestError(

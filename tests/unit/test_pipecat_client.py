@@ -16,6 +16,7 @@ from aioresponses import CallbackResult
 from yarl import URL
 
 import agentcloud
+import agentcloud._json
 from agentcloud import (
     AgentAtCapacityError,
     APIError,
@@ -330,6 +331,28 @@ async def test_body_size_limits_per_transport(
     mocked.post(START, payload={"sessionId": SID})
     await client.sessions.start(transport=transport, body=_body_of_size(limit))
     assert len(sent(mocked)) == 1
+
+
+@pytest.mark.parametrize("use_orjson", [True, False])
+async def test_the_body_is_sent_as_it_was_when_start_was_called(
+    client: PipecatCloud, mocked: Any, monkeypatch: pytest.MonkeyPatch, use_orjson: bool
+) -> None:
+    """The body is checked and encoded once, when ``start`` is called: changing it before
+    the handle is awaited changes nothing on the wire, with orjson or without."""
+    if not use_orjson:
+        monkeypatch.setattr(agentcloud._json, "ORJSON", None)
+    mocked.post(START, payload={"sessionId": SID})
+    body: dict[str, Any] = {"user": "42", "tags": ["a"], "text": "é\u2028"}
+    handle = client.sessions.start(create_daily_room=True, body=body)
+    body["user"] = float("nan")
+    body["tags"].append(object())
+    await handle
+    [(_, _, kwargs)] = sent(mocked)
+    assert kwargs["headers"]["Content-Type"] == "application/json"
+    assert body_of(kwargs) == {
+        "createDailyRoom": True,
+        "body": {"user": "42", "tags": ["a"], "text": "é\u2028"},
+    }
 
 
 async def test_body_size_counts_escaped_text(client: PipecatCloud) -> None:

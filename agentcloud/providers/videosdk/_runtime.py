@@ -1267,7 +1267,7 @@ class Runtime(Resource):
             start,
             client._end_session,
             held=client._held,
-            track=client._track,
+            starts=client._starts,
             what="runtime.dispatch(...)",
         )
 
