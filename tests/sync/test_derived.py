@@ -164,7 +164,7 @@ class AcmeSessions(Resource):
             client._held.add(session, managed=managed)
             return session
 
-        return SessionStart(start, client._end_session, held=client._held, track=client._track)
+        return SessionStart(start, client._end_session, held=client._held, starts=client._starts)
 
     async def count(self) -> int:
         """How many were started."""
