@@ -19,12 +19,12 @@ caller never received is ended.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable
+from threading import Lock, get_ident
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from ..errors import InvalidRequestError
@@ -57,16 +57,13 @@ def _own_loop_error() -> InvalidRequestError:
     )
 
 
-def _wait_result(future: concurrent.futures.Future[T]) -> T:
+def _wait(lock: Lock) -> None:
+    """Waits until ``lock`` is released by the loop's thread (and takes it)."""
     if _WAIT_SLICE is None:
-        return future.result()
-    while True:
-        try:
-            return future.result(timeout=_WAIT_SLICE)
-        except TimeoutError:
-            if future.done():
-                raise  # the call's own timeout, not the slice's
-            continue
+        lock.acquire()
+        return
+    while not lock.acquire(timeout=_WAIT_SLICE):
+        pass
 
 
 def _wait_event(event: threading.Event) -> None:
@@ -79,72 +76,116 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
+def _closed_while_running() -> InvalidRequestError:
+    return InvalidRequestError("client", "the client was closed while this call ran")
+
+
 class _Call(Generic[T]):
-    """One blocking call: a task on the portal's loop and the future its caller waits on."""
+    """One blocking call: a task on the portal's loop, and the lock its caller waits on.
 
-    __slots__ = ("_abandoned", "_function", "_portal", "_released", "_task", "result")
+    The caller takes ``_done`` (made held) and so sleeps until the loop's thread releases
+    it, once, when the call is settled: its value or error is then in ``_value`` or
+    ``_error``. One lock, not a future and an event: a blocking call's hop between threads
+    is most of what it costs over an async call. A caller that gives up waits instead on
+    ``_released``, made only then (see :meth:`abandon`)."""
 
-    def __init__(self, function: Callable[[], Awaitable[T]], portal: Portal) -> None:
+    __slots__ = (
+        "_abandoned",
+        "_args",
+        "_done",
+        "_error",
+        "_function",
+        "_portal",
+        "_released",
+        "_settled",
+        "_task",
+        "_value",
+    )
+
+    def __init__(
+        self, function: Callable[..., Awaitable[T]], args: tuple[Any, ...], portal: Portal
+    ) -> None:
         self._function = function
+        self._args = args
         self._portal = portal
-        self.result: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._released = threading.Event()
-        self._task: asyncio.Future[T] | None = None
+        done = Lock()
+        done.acquire()
+        self._done = done
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._released: threading.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._settled = False
         self._abandoned = False
 
     # ---- on the portal's thread
 
-    def begin(self) -> None:
+    def begin(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
-            self._task = asyncio.ensure_future(self._function())
+            # The coroutine settles the call itself as it ends (no done callback, which
+            # would take another turn of the loop); the callback only catches a task
+            # cancelled before its first step, whose coroutine never runs at all.
+            task = self._task = asyncio.Task(self._drive(), loop=loop)
         except BaseException as error:
-            self.result.set_exception(error)
-            self._released.set()
+            self._error = error
+            self._settle()
             return
         self._portal._calls.add(self)
-        self._task.add_done_callback(self._settle)
+        task.add_done_callback(self._never_ran)
 
-    def _settle(self, task: asyncio.Future[T]) -> None:
-        self._portal._calls.discard(self)
-        if task.cancelled():
+    async def _drive(self) -> None:
+        try:
+            self._value = await self._function(*self._args)
+        except asyncio.CancelledError:
             # Cancelled by close() (an abandoning caller no longer listens).
-            self.result.set_exception(
-                InvalidRequestError("client", "the client was closed while this call ran")
-            )
-        elif (error := task.exception()) is not None:
-            self.result.set_exception(error)
-        else:
-            self.result.set_result(task.result())
+            self._error = _closed_while_running()
+        except GeneratorExit:
+            # The task was dropped unfinished (its loop closed): the caller is not left
+            # waiting.
+            self._error = _closed_while_running()
+            raise
+        except BaseException as error:
+            self._error = error
+        finally:
+            self._settle()
+
+    def _never_ran(self, task: asyncio.Task[None]) -> None:
+        if not self._settled:
+            self._error = _closed_while_running()
+            self._settle()
+
+    def _settle(self) -> None:
+        self._settled = True
+        task = self._task
+        if task is not None:
+            self._portal._calls.discard(self)
+            task.remove_done_callback(self._never_ran)
+        self._done.release()
         if self._abandoned:
-            self._release(task)
+            self._release()
 
     def abandon(self) -> None:
         """The caller gave up: cancel the call, and undo it if it had already succeeded."""
         self._abandoned = True
-        task = self._task
-        if task is None:
-            self._released.set()
-        elif not task.done():
-            task.cancel()  # _settle releases the caller once the task has wound down
+        if self._settled or self._task is None:  # (None: given up before it was scheduled)
+            self._release()
         else:
-            self._release(task)
+            self._task.cancel()  # _settle releases the caller once the task has wound down
 
     def cancel_for_close(self) -> None:
-        if self._task is not None:
+        if self._task is not None and not self._settled:
             self._task.cancel()
 
-    def _release(self, task: asyncio.Future[T]) -> None:
-        undo = None
-        if not task.cancelled() and task.exception() is None:
-            value = task.result()
-            if isinstance(value, Abandonable):
-                undo = value._undo_abandoned
-        if undo is None:
-            self._released.set()
+    def _release(self) -> None:
+        released = self._released
+        assert released is not None  # made by the caller before it schedules abandon
+        value = self._value
+        if self._error is not None or not isinstance(value, Abandonable):
+            released.set()
             return
-        cleanup = asyncio.ensure_future(undo())
+        cleanup = asyncio.ensure_future(value._undo_abandoned())
         cleanup.add_done_callback(_retrieve)
-        cleanup.add_done_callback(lambda _: self._released.set())
+        cleanup.add_done_callback(lambda _: released.set())
 
     # ---- on the caller's thread
 
@@ -152,13 +193,13 @@ class _Call(Generic[T]):
         """Schedules the call on ``loop`` and waits for it. An interruption from the moment
         it is scheduled on (if only just) abandons it: nothing runs unwatched."""
         try:
-            loop.call_soon_threadsafe(self.begin)
-            return _wait_result(self.result)
+            loop.call_soon_threadsafe(self.begin, loop)
+            _wait(self._done)
         except BaseException as error:
-            future = self.result
-            if future.done() and not future.cancelled() and future.exception() is error:
-                raise  # the call's own error
-            # Interrupted: nothing of the call may outlive the interruption.
+            # Interrupted (the call's own error is raised below, not here): nothing of the
+            # call may outlive the interruption. Even if the call was settled as the
+            # interruption came, its caller never received it: it is undone.
+            self._released = threading.Event()
             try:
                 loop.call_soon_threadsafe(self.abandon)
             except RuntimeError:  # the loop is closed, and whatever ran on it with it
@@ -167,6 +208,14 @@ class _Call(Generic[T]):
                 raise
             _wait_event(self._released)
             raise
+        failure = self._error
+        if failure is not None:
+            self._error = None
+            try:
+                raise failure
+            finally:
+                del failure  # no cycle between the error's traceback and this frame
+        return self._value  # type: ignore[return-value]
 
 
 class Portal:
@@ -217,13 +266,16 @@ class Portal:
                 self._loop = loop
             return self._loop
 
-    def run(self, function: Callable[[], Awaitable[T]]) -> T:
-        """Runs ``function()`` on the loop and blocks until it is done; its result or
+    def run(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Runs ``function(*args)`` on the loop and blocks until it is done; its result or
         error is the caller's. ``function`` is called on the loop's thread."""
-        loop = self.loop()
-        if self.on_own_thread():
+        loop = self._loop
+        if loop is None:
+            loop = self.loop()
+        thread = self._thread
+        if thread is not None and thread.ident == get_ident():
             raise _own_loop_error()
-        return _Call(function, self).run(loop)
+        return _Call(function, args, self).run(loop)
 
     def close(self, final: Callable[[], Awaitable[object]] | None = None) -> None:
         """Runs ``final()`` on the loop if it ever started (the client's ``aclose``), then

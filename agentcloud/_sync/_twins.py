@@ -101,13 +101,31 @@ def _unwrap(value: Any, portal: Portal, argument: str) -> Any:
     return target
 
 
+#: What a twin (or a twin's bound method) may be; anything else is handed on untouched.
+_MAYBE_TWIN = (Blocking, types.MethodType)
+
+
 def _unwrapped(
     args: tuple[Any, ...], kwargs: dict[str, Any], portal: Portal
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    return (
-        tuple(_unwrap(value, portal, f"argument {index + 1}") for index, value in enumerate(args)),
-        {name: _unwrap(value, portal, name) for name, value in kwargs.items()},
-    )
+    # Most calls pass no twin at all: they are looked at once and passed on as they came.
+    for value in args:
+        if isinstance(value, _MAYBE_TWIN):
+            args = tuple(
+                _unwrap(value, portal, f"argument {index + 1}") for index, value in enumerate(args)
+            )
+            break
+    for value in kwargs.values():
+        if isinstance(value, _MAYBE_TWIN):
+            kwargs = {name: _unwrap(value, portal, name) for name, value in kwargs.items()}
+            break
+    return args, kwargs
+
+
+#: Types whose values :func:`_adapt` found to be returned as they are (models, strings...).
+#: What it does is decided by a value's type, except for a generator's (awaitable or not by
+#: its flags), so a type seen once need not be looked at again.
+_PLAIN: set[type] = set()
 
 
 async def _adapt(result: Any, portal: Portal) -> Any:
@@ -122,13 +140,20 @@ async def _adapt(result: Any, portal: Portal) -> Any:
         return twin_class(type(result))(result, portal)
     if isinstance(result, AsyncIterator):
         return blocking_iterator(result, portal)
+    if not isinstance(result, types.GeneratorType):
+        _PLAIN.add(type(result))
     return result
 
 
 async def _invoke(
     function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], portal: Portal
 ) -> Any:
-    return await _adapt(function(*args, **kwargs), portal)
+    result = function(*args, **kwargs)
+    if type(result) is types.CoroutineType:  # none of the other kinds: awaited at once
+        result = await result
+    if type(result) in _PLAIN:
+        return result
+    return await _adapt(result, portal)
 
 
 # ---- types: what a blocking signature says -------------------------------------------------
@@ -247,8 +272,9 @@ def _blocking_method(name: str, function: Callable[..., Any], owner: type) -> Ca
     def method(self: Blocking, /, *args: Any, **kwargs: Any) -> Any:
         portal = self._portal
         bound = getattr(self._target, name)
-        args, kwargs = _unwrapped(args, kwargs, portal)
-        return portal.run(lambda: _invoke(bound, args, kwargs, portal))
+        if args or kwargs:
+            args, kwargs = _unwrapped(args, kwargs, portal)
+        return portal.run(_invoke, bound, args, kwargs, portal)
 
     method.__name__ = name
     method.__doc__ = function.__doc__
@@ -456,4 +482,3 @@ def wrap(client: BaseClient) -> SyncClient:
         raise InvalidRequestError("client", "was built with http=; a sync client needs its own")
     twin: SyncClient = twin_class(type(client))._around(client)
     return twin
-

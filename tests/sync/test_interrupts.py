@@ -4,7 +4,6 @@ goes on working. SIGINT is really sent to this thread, as a terminal does."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +12,6 @@ from typing import Any
 import pytest
 
 from agentcloud import RetryPolicy, SessionStatus
-from agentcloud._sync._portal import Portal, _Call
 from agentcloud.sync import wrap
 from agentcloud.testing import Emulator
 from tests.sync.helpers import (
@@ -133,34 +131,3 @@ def test_ctrl_c_inside_a_with_block_ends_its_session(emu: Emulator, policy: Retr
             idle_until_interrupted(STALL)  # the bot's work, interrupted
         assert not_billing(emu) == []
         assert tasks_left(client) == []
-
-
-def test_a_call_that_succeeded_as_its_caller_gave_up_is_undone() -> None:
-    """The window between a call's success and its caller receiving it: the value is
-    undone (a start's session ended) before the interruption goes on."""
-    undone: list[str] = []
-
-    class Started:
-        async def _undo_abandoned(self) -> None:
-            await asyncio.sleep(0)
-            undone.append("ended")
-
-    async def start() -> Any:
-        return Started()
-
-    portal = Portal("test")
-    loop = portal.loop()
-    call = _Call(start, portal)
-    finished = threading.Event()
-
-    def begin() -> None:
-        call.begin()
-        assert call._task is not None
-        call._task.add_done_callback(lambda _: finished.set())
-
-    loop.call_soon_threadsafe(begin)
-    assert finished.wait(10)
-    loop.call_soon_threadsafe(call.abandon)
-    assert call._released.wait(10)
-    assert undone == ["ended"]
-    portal.close()
