@@ -18,7 +18,13 @@ import sys
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-__all__ = ["FinishingTask", "finishing", "honour_cancel_after", "restore_cancel_after"]
+__all__ = [
+    "EAGER_START",
+    "FinishingTask",
+    "finishing",
+    "honour_cancel_after",
+    "restore_cancel_after",
+]
 
 T = TypeVar("T")
 
@@ -52,13 +58,13 @@ class FinishingTask(asyncio.Task[T]):
 #: Python 3.12 and later can start a task eagerly: its first step runs at once, in the
 #: caller's step, rather than a loop turn later. A start then has its request on its way
 #: before ``start()``'s caller even waits for it.
-_EAGER: dict[str, bool] = {"eager_start": True} if sys.version_info >= (3, 12) else {}
+EAGER_START: dict[str, bool] = {"eager_start": True} if sys.version_info >= (3, 12) else {}
 
 
 def finishing(coro: Awaitable[T]) -> asyncio.Task[T]:
     """Runs ``coro`` (a coroutine) in a :class:`FinishingTask` on the running loop, its
     first step at once where Python can (3.12+)."""
-    return FinishingTask(coro, loop=asyncio.get_running_loop(), **_EAGER)  # type: ignore[arg-type]
+    return FinishingTask(coro, loop=asyncio.get_running_loop(), **EAGER_START)  # type: ignore[arg-type]
 
 
 def honour_cancel_after(task: asyncio.Task[Any] | None, deadline: float) -> float | None:
