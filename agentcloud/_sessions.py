@@ -173,7 +173,10 @@ async def end_shielded(end: Callable[[], Awaitable[object]]) -> None:
 
 
 async def _reporting(
-    start: Awaitable[S], answer: asyncio.Future[S], starts: set[asyncio.Task[Any]] | None
+    start: Awaitable[S],
+    answer: asyncio.Future[S],
+    starts: set[asyncio.Task[Any]] | None,
+    loop: asyncio.AbstractEventLoop,
 ) -> S | None:
     """Awaits ``start`` and settles ``answer`` with its outcome, unless the caller has
     given up on it (cancelled it), as ``asyncio.shield``'s outer future is settled.
@@ -199,7 +202,7 @@ async def _reporting(
         raise
     finally:
         if starts is not None:
-            starts.discard(asyncio.current_task())
+            starts.discard(asyncio.current_task(loop))
     if not answer.done():
         answer.set_result(session)
     return session
@@ -432,9 +435,10 @@ class SessionStart(Generic[S]):
         so the caller wakes in the same loop turn as the task ends, not two turns later
         through the task's done callbacks.
         """
-        answer: asyncio.Future[S] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[S] = loop.create_future()
         starts = self._starts
-        task = finishing(_reporting(self._start(managed), answer, starts))
+        task = finishing(_reporting(self._start(managed), answer, starts, loop), loop)
         if starts is not None and not task.done():  # done already: it failed at once
             starts.add(task)  # so that the client's aclose() waits for what it makes
         return task, answer

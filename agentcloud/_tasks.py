@@ -61,10 +61,13 @@ class FinishingTask(asyncio.Task[T]):
 EAGER_START: dict[str, bool] = {"eager_start": True} if sys.version_info >= (3, 12) else {}
 
 
-def finishing(coro: Awaitable[T]) -> asyncio.Task[T]:
-    """Runs ``coro`` (a coroutine) in a :class:`FinishingTask` on the running loop, its
-    first step at once where Python can (3.12+)."""
-    return FinishingTask(coro, loop=asyncio.get_running_loop(), **EAGER_START)  # type: ignore[arg-type]
+def finishing(coro: Awaitable[T], loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Task[T]:
+    """Runs ``coro`` (a coroutine) in a :class:`FinishingTask` on the running loop
+    (``loop``, when the caller has it at hand), its first step at once where Python can
+    (3.12+)."""
+    if loop is None:
+        loop = asyncio.get_running_loop()
+    return FinishingTask(coro, loop=loop, **EAGER_START)  # type: ignore[arg-type]
 
 
 def honour_cancel_after(task: asyncio.Task[Any] | None, deadline: float) -> float | None:

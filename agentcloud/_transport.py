@@ -763,7 +763,8 @@ class Transport:
         state = _SendState()
         state_token = _send_state.set(state)
         finite = limit != math.inf
-        scope = asyncio.timeout(limit if finite else None)
+        # asyncio.timeout(limit), less one look-up of the running loop.
+        scope = asyncio.Timeout(loop.time() + limit if finite else None)
         # A start or end runs in a task that declines cancellation; its deadline may not.
         task = asyncio.current_task(loop)
         restore = honour_cancel_after(task, loop.time() + limit) if finite else None
