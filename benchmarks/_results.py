@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import statistics
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -89,6 +90,7 @@ async def measure(server: EmulatorProcess | None, body: Callable[[], Awaitable[o
     """
     if server is not None:
         server.reset()
+    gc.collect()  # the garbage of the run before is not this run's to collect
     server_before = server.stats().cpu if server is not None else 0.0
     cpu_before = time.process_time()
     start = time.perf_counter()

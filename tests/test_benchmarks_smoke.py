@@ -27,7 +27,7 @@ EXPECTED_KEYS = (
     {"1a", "1b", "1c", "2a", "2b", "2c", "3a", "3b", "4", "6", "7a", "7b", "7c"}
     | {"8a", "8b", "9", "10a", "10b", "11a", "11b"}
     | ({"2d"} if HAS_ORJSON else set())
-    | ({"5a", "5b"} if HAS_PIPECATCLOUD else set())
+    | ({"5a", "5b", "5c"} if HAS_PIPECATCLOUD else set())
 )
 #: Rows whose figure is a growth in MB, which may be zero (or a hair below it).
 GROWTH_KEYS = {"4", "11b"}
