@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import MemberDescriptorType, NoneType, UnionType
 from typing import Any, Generic, TypeVar, Union, get_args, get_origin
@@ -250,15 +250,16 @@ def structurers() -> list[WireStructurer[Any]]:
 class WireStructurer(Generic[T]):
     """Builds ``cls`` from a vendor's JSON object.
 
-    ``renames`` maps a field to its wire key when camelCase is not it; ``fallbacks`` maps a
-    wire key to the other spellings a vendor uses for it; ``derived`` fields are left out of
-    the generated hook and computed by ``derive`` from the whole wire object. ``raw`` (when
-    the class has it) is the wire object itself. With ``register=True`` the structurer
-    also becomes ``converter``'s hook for ``cls`` (and ``cls | None``), for nested models.
+        ``renames`` maps a field to its wire key when camelCase is not it; ``fallbacks`` maps a
+        wire key to the other spellings a vendor uses for it; ``derived`` fields are left out of
+        the generated hook and computed by ``derive`` from the whole wire object (a value it
+    gives for any other name is ignored). ``raw`` (when
+        the class has it) is the wire object itself. With ``register=True`` the structurer
+        also becomes ``converter``'s hook for ``cls`` (and ``cls | None``), for nested models.
 
-    Each call takes a fast path generated once for ``cls`` (see ``_compile_fast``), which
-    returns what the general path (:meth:`_general`) returns; anything unusual goes the
-    general way, which also says what is wrong with a malformed object.
+        Each call takes a fast path generated once for ``cls`` (see ``_compile_fast``), which
+        returns what the general path (:meth:`_general`) returns; anything unusual goes the
+        general way, which also says what is wrong with a malformed object.
     """
 
     def __init__(
@@ -276,6 +277,7 @@ class WireStructurer(Generic[T]):
         self._cls = cls
         self._fallbacks = tuple((fallbacks or {}).items())
         self._derive = derive
+        self._derived = tuple(derived)
         names = {field.name for field in attrs.fields(cls)}  # type: ignore[arg-type]
         self._has_raw = "raw" in names
         omitted = set(derived) | ({"raw"} if self._has_raw else set())
@@ -311,7 +313,7 @@ class WireStructurer(Generic[T]):
 
     def __call__(self, wire: Any) -> T:
         fast = self._fast
-        if fast is not None and wire.__class__ is dict:
+        if fast is not None:
             try:
                 built: T = fast(wire)
             except Exception:  # the general path says what is wrong, as always
@@ -319,6 +321,17 @@ class WireStructurer(Generic[T]):
             else:
                 return built
         return self._general(wire)
+
+    def many(self, wires: Sequence[Any]) -> list[T]:
+        """``[self(wire) for wire in wires]``, for a page of items: one fast pass over the
+        page, and item by item (each the usual way) only if an item is unusual."""
+        fast = self._fast
+        if fast is not None:
+            try:
+                return list(map(fast, wires))
+            except Exception:
+                pass
+        return list(map(self, wires))
 
     def _general(self, wire: Any) -> T:
         """The general path: cattrs' hook, then the derived fields and ``raw``. It defines
@@ -337,7 +350,8 @@ class WireStructurer(Generic[T]):
         try:
             value = self._structure(source, self._cls)
             if self._derive is not None:
-                set_derived(value, **self._derive(wire))
+                found = self._derive(wire)
+                set_derived(value, **{n: found[n] for n in self._derived if n in found})
         except ResponseDecodeError:
             raise
         except Exception as error:
@@ -356,6 +370,11 @@ class WireStructurer(Generic[T]):
 # an ISO time ending in Z) and calls the converter's own hook for anything else, then
 # fills the instance's slots directly, derived fields and ``raw`` included: one call where
 # the general path makes a hook call per field, an ``__init__`` call and two rewrites.
+# The slots are filled through a twin of the class that only differs in allowing plain
+# attribute stores (``o.name = v`` is a specialised slot store, several times cheaper than
+# calling each slot's descriptor); the finished object then becomes the class itself
+# (``__class__`` assignment, allowed as the twin adds no slots), so what is returned is an
+# ordinary instance of ``cls``: equal, hashed and typed like one built by ``__init__``.
 # It returns exactly what the general path returns; on any exception the structurer runs
 # the general path, which raises the usual ResponseDecodeError. Models it cannot build
 # that way (validators, attrs' own init hooks, a converter that takes self, no slots)
@@ -368,12 +387,25 @@ class _NotFast(Exception):
     """The fast path gives way to the general path (an unexpected shape)."""
 
 
-def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None] | None:
+def _is_slot(cls: type, name: str) -> bool:
     for klass in cls.__mro__:
         found = klass.__dict__.get(name)
         if found is not None:
-            return found.__set__ if isinstance(found, MemberDescriptorType) else None
-    return None
+            return isinstance(found, MemberDescriptorType)
+    return False
+
+
+def _twin(cls: type) -> type:
+    """A subclass of ``cls`` with the same slots whose instances take plain stores."""
+    namespace = {
+        "__slots__": (),
+        "__setattr__": object.__setattr__,
+        # Both, or the type keeps a Python-level attribute hook and stores stay slow.
+        "__delattr__": object.__delattr__,
+        "__module__": cls.__module__,
+        "__qualname__": f"{cls.__qualname__}._Builder",
+    }
+    return type(cls)(f"{cls.__name__}_Builder", (cls,), namespace)
 
 
 def _not_fast(*_: Any) -> Any:
@@ -403,20 +435,18 @@ def _compile_fast(
         "_fromiso": datetime.fromisoformat,
         "_UTC": UTC,
         "_derive": derive,
-        "_derived": frozenset(derived),
+        "_dict": dict,
     }
-    lines = ["def structure(w):", "    o = _new(_cls)"]
+    # Only a plain dict: a subclass may answer ``get`` its own way.
+    lines = ["def structure(w):", "    if w.__class__ is not _dict:", "        raise _NotFast"]
+    lines += ["    o = _new(_twin)"]
     if derive is not None:
-        # A derived value for a field that is not derived: the general path sets it.
-        lines += ["    d = _derive(w)", "    if not d.keys() <= _derived:"]
-        lines += ["        raise _NotFast"]
+        lines += ["    d = _derive(w)"]
     for index, field in enumerate(fields):
-        setter = _slot_setter(cls, field.name)
-        if field.validator is not None or setter is None:
+        if field.validator is not None or not _is_slot(cls, field.name):
             return None
         if field.converter is not None and not _plain_callable(field.converter):
             return None
-        names[f"_s{index}"] = setter
         value = f"v{index}"
         body: list[str] = []
         if field.name == "raw" and has_raw:
@@ -462,9 +492,10 @@ def _compile_fast(
                 body += ["    " + line for line in _default(field, index, value, names)]
                 body += ["else:"]
                 body += ["    " + line for line in structured]
-        body.append(f"_s{index}(o, {value})")
+        body.append(f"o.{field.name} = {value}")
         lines += ["    " + line for line in body]
-    lines.append("    return o")
+    names["_twin"] = _twin(cls)
+    lines += ["    o.__class__ = _cls", "    return o"]
     source = "\n".join(lines) + "\n"
     code = compile(source, f"<agentcloud fast structure {cls.__qualname__}>", "exec")
     exec(code, names)

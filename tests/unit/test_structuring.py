@@ -54,8 +54,7 @@ def same(a: Any, b: Any) -> bool:
         return False
     if isinstance(a, Model) and attrs.has(type(a)):
         return all(
-            same(getattr(a, field.name), getattr(b, field.name))
-            for field in attrs.fields(type(a))
+            same(getattr(a, field.name), getattr(b, field.name)) for field in attrs.fields(type(a))
         )
     if isinstance(a, (tuple, list)):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
@@ -98,6 +97,45 @@ def test_a_listed_videosdk_session_is_built_the_fast_way() -> None:
         assert fast.started_at == datetime(2025, 6, 18, 11, 15, 7, 275000, tzinfo=UTC)
         assert fast.duration == 56.0
         assert type(fast.duration) is float
+
+
+def test_a_fast_built_model_is_an_ordinary_frozen_instance() -> None:
+    # The fast path fills the slots through a twin class, then makes the object its own.
+    structurer = agentcloud.providers.videosdk._base._session_from_wire
+    wire = fixture("videosdk-fetch-sessions.json")["data"][0]
+    assert structurer._fast is not None
+    fast, general = structurer._fast(wire), structurer._general(wire)
+    assert type(fast) is agentcloud.VideoSDKSession
+    assert fast == general and hash(fast) == hash(general)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        fast.id = "other"  # type: ignore[misc]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        del fast.id  # type: ignore[misc]
+    assert fast.id == wire["sessionId"]
+    moved = attrs.evolve(fast, tag="v2")
+    assert type(moved) is agentcloud.VideoSDKSession and moved.tag == "v2"
+    assert moved.started_at == fast.started_at
+    assert repr(fast) == repr(general)
+
+
+def test_a_derived_value_for_an_undeclared_name_is_ignored_both_ways() -> None:
+    @attrs.frozen(kw_only=True)
+    class Thing(Model):
+        id: str
+        state: str = "unknown"
+        note: str | None = None
+
+    structurer = WireStructurer(
+        Thing,
+        converter=make_converter(),
+        derived=("state",),
+        derive=lambda wire: {"state": "up", "note": "from derive", "id": "overridden"},
+    )
+    assert structurer._fast is not None
+    built = structurer({"id": "a", "note": "from the wire"})
+    assert built == Thing(id="a", state="up", note="from the wire")
+    check(structurer, {"id": "a", "note": "from the wire"})
+    check(structurer, {"id": "a"})
 
 
 @pytest.mark.parametrize(
@@ -254,3 +292,31 @@ def test_well_formed_objects_agree(
             st.one_of(st.none(), TIMES, st.text(max_size=8), st.integers(0, 10**6)), label=name
         )
     check(structurer, wire)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    structurer=st.sampled_from(BUILT_IN),
+    items=st.lists(st.sampled_from(["fixture", "odd", "subclass", "not an object"]), max_size=6),
+    data=st.data(),
+)
+def test_a_page_built_at_once_is_the_page_built_item_by_item(
+    structurer: WireStructurer[Any], items: list[str], data: st.DataObject
+) -> None:
+    # ``many`` takes one fast pass over a page and, when any item is unusual, builds each
+    # item the usual way: the same values in the same order, or the same first error.
+    keys = _keys(structurer)
+    page: list[Any] = []
+    for kind in items:
+        wire = {key: data.draw(VALUES) for key in data.draw(st.lists(st.sampled_from(keys)))}
+        if kind == "fixture":
+            wire = {key: data.draw(st.text(max_size=4)) for key in structurer.wire_keys.values()}
+        page.append({"subclass": Subclass(wire), "not an object": [wire]}.get(kind, wire))
+    one_by_one = outcome(lambda wires: [structurer(wire) for wire in wires], page)
+    at_once = outcome(structurer.many, page)
+    assert at_once[0] == one_by_one[0]
+    assert same(at_once[1], one_by_one[1])
+
+
+class Subclass(dict[str, Any]):
+    """A dict subclass: always built the general way."""
