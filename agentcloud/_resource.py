@@ -9,6 +9,7 @@ one ``wait`` and one start loop (:class:`SessionsResource`).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, Unpack
 
@@ -29,9 +30,9 @@ T = TypeVar("T")
 S = TypeVar("S", bound=Session)
 
 
-def by_id(item: Any) -> Hashable:
-    """The key most listings de-duplicate by: the item's ``id``."""
-    return item.id  # type: ignore[no-any-return]
+#: The key most listings de-duplicate by: the item's ``id`` (an attrgetter: it is called
+#: once per listed item, and costs a third of a Python function's call).
+by_id: Callable[[Any], Hashable] = operator.attrgetter("id")
 
 
 @attrs.frozen(kw_only=True)

@@ -33,13 +33,14 @@ from collections.abc import (
     Hashable,
     Iterable,
     Mapping,
+    Sequence,
 )
 from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
 from ._checks import check_count
-from ._convert import expect_count, expect_list, expect_object
+from ._convert import WireStructurer, expect_count, expect_list, expect_object
 from .errors import ResponseDecodeError
 from .models import Page
 
@@ -240,6 +241,7 @@ class Pager(Generic[T]):
         self._key = key
         # Given, ``fetch`` returns the vendor's raw items and the pager builds each with it.
         self._structure = structure
+        self._structure_many = None if structure is None else _structure_many(structure)
         self.per_page = check_count("per_page", per_page, minimum=1, maximum=max_per_page)
         self.max_items = (
             None if max_items is None else check_count("max_items", max_items, minimum=0)
@@ -411,31 +413,46 @@ class Pager(Generic[T]):
         page or this one already had is dropped), every key seen, and whether the whole
         page was read."""
         structure, key = self._structure, self._key
-        items: list[T] = []
-        keys: list[Hashable] = []
-        here: set[Hashable] = set()
-        add_key, add_item, add_here = keys.append, items.append, here.add
         # The first ``budget`` items are built whatever repeats they hold; only past them
         # is the budget checked before each item (repeats dropped leave room for more).
         count = len(raw_items)
         first = count if budget is None else min(budget, count)
         head = raw_items if first == count else raw_items[:first]
-        for item in head if structure is None else map(structure, head):
-            item_key = key(item)
-            add_key(item_key)
-            if item_key not in previous and item_key not in here:
-                add_here(item_key)
-                add_item(item)
+        many = self._structure_many
+        built = head if many is None else many(head)
+        keys = list(map(key, built))
+        here = set(keys)
+        items: list[T]
+        if len(here) == len(keys) and here.isdisjoint(previous):
+            items = list(built)  # the usual page: nothing repeats
+        else:
+            items, here = [], set()
+            for item, item_key in zip(built, keys, strict=True):
+                if item_key not in previous and item_key not in here:
+                    here.add(item_key)
+                    items.append(item)
         for raw in raw_items[first:]:
             if budget is not None and len(items) >= budget:
                 return tuple(items), keys, False
             item = structure(raw) if structure is not None else raw
             item_key = key(item)
-            add_key(item_key)
+            keys.append(item_key)
             if item_key not in previous and item_key not in here:
-                add_here(item_key)
-                add_item(item)
+                here.add(item_key)
+                items.append(item)
         return tuple(items), keys, True
+
+
+def _structure_many(structure: Callable[[Any], T]) -> Callable[[Sequence[Any]], Sequence[T]]:
+    """Builds a page's items at once (a structurer has its own way; any other callable is
+    called item by item)."""
+    if isinstance(structure, WireStructurer):
+        return structure.many
+
+    def many(raw_items: Sequence[Any]) -> Sequence[T]:
+        return list(map(structure, raw_items))
+
+    return many
 
 
 def _counted_beyond(page: Page[Any], per_page: int) -> bool:

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from aioresponses import CallbackResult, aioresponses
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agentcloud import InvalidRequestError, Page, Pager, ResponseDecodeError, VideoSDK
 from tests.helpers import API_KEY, SECRET, FakeTime
@@ -215,3 +217,71 @@ async def test_videosdk_list_walks_page_and_per_page_over_the_wire() -> None:
     assert ids == [f"id{n}" for n in range(total)]
     assert sorted(int(p["page"]) for p in asked) == [1, 2, 3, 4, 5]
     assert {p["perPage"] for p in asked} == {"5"}
+
+
+def reference_walk(pages: list[list[tuple[int, int]]], max_items: int | None) -> list[Any]:
+    """What a walk over ``pages`` yields, item by item as the pager's rules say."""
+    out: list[Any] = []
+    previous: set[int] = set()
+    fingerprints: set[frozenset[int]] = set()
+    for number, page in enumerate(pages):
+        if not page and number:
+            break
+        budget = None if max_items is None else max_items - len(out)
+        items: list[Any] = []
+        keys: list[int] = []
+        complete = True
+        for raw in page:
+            if budget is not None and len(items) >= budget:
+                complete = False
+                break
+            keys.append(raw[0])
+            if raw[0] not in previous and raw[0] not in {item[1][0] for item in items}:
+                items.append(("built", raw))
+        if complete and keys:
+            if frozenset(keys) in fingerprints:
+                raise ResponseDecodeError("same page twice")
+            fingerprints.add(frozenset(keys))
+        out += items
+        if (max_items is not None and len(out) >= max_items) or not keys:
+            break
+        previous = set(keys)
+    return out
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    per_page=st.integers(1, 5),
+    data=st.data(),
+    max_items=st.one_of(st.none(), st.integers(0, 20)),
+)
+async def test_de_duplication_and_max_items_follow_the_rules_on_any_pages(
+    per_page: int, data: st.DataObject, max_items: int | None
+) -> None:
+    # Keys repeat within pages, across boundaries and across the walk; the page is built
+    # at once and repeats dropped after: the result must be the item-by-item rule's.
+    count = data.draw(st.integers(0, 5))
+    pages = [
+        [(data.draw(st.integers(0, 6)), 100 * page + n) for n in range(per_page)]
+        for page in range(count)
+    ]
+
+    async def fetch(index: int, size: int) -> Page[tuple[int, int]]:
+        return Page(items=tuple(pages[index]) if index < len(pages) else (), number=index + 1)
+
+    walk = Pager(
+        fetch,
+        key=lambda item: item[1][0],
+        structure=lambda raw: ("built", raw),
+        per_page=per_page,
+        max_items=max_items,
+    )
+    try:
+        expected: Any = reference_walk(pages, max_items)
+    except ResponseDecodeError:
+        expected = ResponseDecodeError
+    try:
+        got: Any = await walk.collect()
+    except ResponseDecodeError:
+        got = ResponseDecodeError
+    assert got == expected

@@ -30,7 +30,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -198,9 +197,10 @@ def _derive_status(wire: dict[str, Any]) -> Mapping[str, Any]:
 
 @functools.lru_cache(maxsize=64)  # a vendor inventing words only churns it
 def _derived_for(raw_status: str) -> Mapping[str, Any]:
-    """The derived fields of a status word (read-only: shared by every session that says
-    it; a listing says the same few words on every item)."""
-    return MappingProxyType({"status": session_status(raw_status), "raw_status": raw_status})
+    """The derived fields of a status word, shared by every session that says it (a
+    listing says the same few words on every item). A plain dict, as its reads are a
+    listing's hot path; the structurer only reads it, never hands it out."""
+    return {"status": session_status(raw_status), "raw_status": raw_status}
 
 
 _converter = make_converter()
