@@ -49,7 +49,7 @@ from ._json import dumps as dumps_json
 from ._json import loads as loads_json
 from ._redact import Redactor, printable
 from ._retry import BudgetSource, RetryPolicy, parse_retry_after, spend
-from ._tasks import honour_cancel_after, restore_cancel_after
+from ._tasks import TimeoutScope, honour_cancel_after, restore_cancel_after
 from ._version import __version__
 from .errors import (
     AgentCloudError,
@@ -733,7 +733,12 @@ class Transport:
         if path == self._last_path:
             url = self._last_url
         else:
-            url = URL(self.base_url + path, encoded=True)
+            # The origin's URL with the path put in: three times cheaper than parsing the
+            # whole string, which a get by id would do for every new id.
+            if path[:1] == "/" and path[1:2] != "/":
+                url = self._origin_url.with_path(path, encoded=True)
+            else:
+                url = URL(self.base_url + path, encoded=True)
             self._last_path, self._last_url = path, url
         debug = logger.isEnabledFor(logging.DEBUG)
         hooks = self._hooks.active
@@ -763,13 +768,15 @@ class Transport:
         state = _SendState()
         state_token = _send_state.set(state)
         finite = limit != math.inf
-        # asyncio.timeout(limit), less one look-up of the running loop.
-        scope = asyncio.Timeout(loop.time() + limit if finite else None)
-        # A start or end runs in a task that declines cancellation; its deadline may not.
         task = asyncio.current_task(loop)
-        restore = honour_cancel_after(task, loop.time() + limit) if finite else None
+        if task is None:
+            raise RuntimeError("agentcloud calls run in an asyncio task")
+        at = loop.time() + limit if finite else None
+        scope = TimeoutScope(loop, task, at)
+        # A start or end runs in a task that declines cancellation; its deadline may not.
+        restore = honour_cancel_after(task, at) if at is not None else None
         try:
-            async with scope:
+            with scope:
                 reply = await self._exchange(http, call, url, headers, data, state)
         except APIError as error:
             if debug:
