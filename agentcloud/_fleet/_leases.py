@@ -177,7 +177,7 @@ class LeaseListener:
             written = await self._sync(renew=renewing)
             if renewing:
                 renew_at = loop.time() + self._heartbeat
-            if not self._pending() or self._core.closed:
+            if not self._pending() or self._core.closed or self._closed:
                 return
             pause = max(0.0, renew_at - loop.time())
             if not written:

@@ -238,11 +238,20 @@ async def guarded(
     With ``fail_fast`` it is not even tried while Redis timed out moments ago."""
     if fail_fast:
         health.check(what)
+    task = asyncio.current_task()
+    cancelling = task.cancelling() if task is not None else 0
     try:
         async with asyncio.timeout(timeout):
-            return await operation()
+            result = await operation()
     except (RedisError, OSError, TimeoutError) as error:
         raise health.failure(what, error) from error
+    if task is not None and task.cancelling() > cancelling:
+        # The task was cancelled during the call, yet the call returned: Python 3.11's
+        # asyncio.wait_for, which redis-py sends commands with, drops a cancellation
+        # that arrives as the command finishes. Dropped, it would leave a cancelled
+        # heartbeat renewing leases forever; it is raised here instead.
+        raise asyncio.CancelledError
+    return result
 
 
 class Core:

@@ -8,6 +8,7 @@ disturbs no other test.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -128,3 +129,49 @@ async def _works(operation: Any) -> bool:
     except FleetUnavailableError:
         return False
     return True
+
+
+# ---- a cancellation the Redis client drops --------------------------------------------
+
+
+def _health() -> Any:
+    from agentcloud._fleet._link import Health
+    from agentcloud._redact import Redactor
+
+    return Health("Redis at 127.0.0.1:1", Redactor([]))
+
+
+async def test_a_cancellation_dropped_inside_a_redis_call_is_raised_after_it() -> None:
+    # Python 3.11's asyncio.wait_for (redis-py sends commands with it) returns the
+    # command's result when the cancellation lands as the command finishes: the caller's
+    # cancel must not vanish with it (a cancelled heartbeat would renew leases forever).
+    from agentcloud._fleet._link import guarded
+
+    async def dropping() -> str:
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):  # dropped, as wait_for drops it
+            await asyncio.sleep(0)
+        return "reply"
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.ensure_future(guarded(_health(), "a call", 5.0, dropping))
+
+    async def answers() -> str:
+        await asyncio.sleep(0)
+        return "reply"
+
+    assert await guarded(_health(), "a call", 5.0, answers) == "reply"
+
+    async def cleaning_up() -> str:
+        # A task that already took a cancel (cleanup after CancelledError) may still
+        # make a call: only a cancel that arrived during the call counts.
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.sleep(0)
+        return await guarded(_health(), "a call", 5.0, answers)
+
+    assert await asyncio.ensure_future(cleaning_up()) == "reply"
