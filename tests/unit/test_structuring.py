@@ -106,14 +106,16 @@ def test_a_fast_built_model_is_an_ordinary_frozen_instance() -> None:
     assert structurer._fast is not None
     fast, general = structurer._fast(wire), structurer._general(wire)
     assert type(fast) is agentcloud.VideoSDKSession
-    assert fast == general and hash(fast) == hash(general)
+    assert fast == general
+    assert hash(fast) == hash(general)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         fast.id = "other"  # type: ignore[misc]
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         del fast.id  # type: ignore[misc]
     assert fast.id == wire["sessionId"]
     moved = attrs.evolve(fast, tag="v2")
-    assert type(moved) is agentcloud.VideoSDKSession and moved.tag == "v2"
+    assert type(moved) is agentcloud.VideoSDKSession
+    assert moved.tag == "v2"
     assert moved.started_at == fast.started_at
     assert repr(fast) == repr(general)
 
