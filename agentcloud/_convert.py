@@ -250,16 +250,16 @@ def structurers() -> list[WireStructurer[Any]]:
 class WireStructurer(Generic[T]):
     """Builds ``cls`` from a vendor's JSON object.
 
-        ``renames`` maps a field to its wire key when camelCase is not it; ``fallbacks`` maps a
-        wire key to the other spellings a vendor uses for it; ``derived`` fields are left out of
-        the generated hook and computed by ``derive`` from the whole wire object (a value it
-    gives for any other name is ignored). ``raw`` (when
-        the class has it) is the wire object itself. With ``register=True`` the structurer
-        also becomes ``converter``'s hook for ``cls`` (and ``cls | None``), for nested models.
+    ``renames`` maps a field to its wire key when camelCase is not it; ``fallbacks`` maps a
+    wire key to the other spellings a vendor uses for it; ``derived`` fields are left out of
+    the generated hook and computed by ``derive`` from the whole wire object (a value it
+    gives for any other name is ignored). ``raw`` (when the class has it) is the wire object
+    itself. With ``register=True`` the structurer also becomes ``converter``'s hook for
+    ``cls`` (and ``cls | None``), for nested models.
 
-        Each call takes a fast path generated once for ``cls`` (see ``_compile_fast``), which
-        returns what the general path (:meth:`_general`) returns; anything unusual goes the
-        general way, which also says what is wrong with a malformed object.
+    Each call takes a fast path generated once for ``cls`` (see ``_compile_fast``), which
+    returns what the general path (:meth:`_general`) returns; anything unusual goes the
+    general way, which also says what is wrong with a malformed object.
     """
 
     def __init__(

@@ -767,11 +767,10 @@ class Transport:
             )
         state = _SendState()
         state_token = _send_state.set(state)
-        finite = limit != math.inf
         task = asyncio.current_task(loop)
         if task is None:
             raise RuntimeError("agentcloud calls run in an asyncio task")
-        at = loop.time() + limit if finite else None
+        at = loop.time() + limit if limit != math.inf else None
         scope = TimeoutScope(loop, task, at)
         # A start or end runs in a task that declines cancellation; its deadline may not.
         restore = honour_cancel_after(task, at) if at is not None else None
