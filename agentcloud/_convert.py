@@ -26,6 +26,7 @@ from .errors import ResponseDecodeError
 
 __all__ = [
     "WireStructurer",
+    "builder",
     "camel_case",
     "expect_count",
     "expect_list",
@@ -410,6 +411,50 @@ def _twin(cls: type) -> type:
 
 def _not_fast(*_: Any) -> Any:
     raise _NotFast
+
+
+def builder(cls: type[T]) -> Callable[..., T]:
+    """A keyword-only constructor of the frozen model ``cls`` that fills its slots
+    through the twin class, as the fast structure functions do: about a third of the cost
+    of ``cls(...)`` (a frozen ``__init__`` calls a descriptor per field), with the same
+    defaults and the same result. For models built on every call from code, not from a
+    wire object (a start's ``Connection``). ``cls`` itself where that cannot be done
+    (validators, converters, init hooks, fields outside ``__init__`` or not in slots)."""
+    if any(hasattr(cls, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__")):
+        return cls
+    fields = attrs.fields(cls)  # type: ignore[arg-type]
+    names: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_M": _MISSING}
+    parameters: list[str] = []
+    body: list[str] = []
+    for index, field in enumerate(fields):
+        if (
+            field.validator is not None
+            or field.converter is not None
+            or not field.init
+            or not _is_slot(cls, field.name)
+        ):
+            return cls
+        alias = field.alias or field.name
+        default = field.default
+        if default is attrs.NOTHING:
+            parameters.append(alias)
+        elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            if default.takes_self:
+                return cls
+            names[f"_f{index}"] = default.factory
+            parameters.append(f"{alias}=_M")
+            body += [f"    if {alias} is _M:", f"        {alias} = _f{index}()"]
+        else:
+            names[f"_d{index}"] = default
+            parameters.append(f"{alias}=_d{index}")
+        body.append(f"    o.{field.name} = {alias}")
+    names["_twin"] = _twin(cls)
+    lines = [f"def build(*, {', '.join(parameters)}):", "    o = _new(_twin)", *body]
+    lines += ["    o.__class__ = _cls", "    return o"]
+    code = compile("\n".join(lines) + "\n", f"<agentcloud builder {cls.__qualname__}>", "exec")
+    exec(code, names)
+    built: Callable[..., T] = names["build"]
+    return built
 
 
 def _compile_fast(

@@ -229,4 +229,10 @@ class SessionsResource(Resource, Generic[S]):
                 client._transport, plan, held=client._held, managed=managed, timeout=limit
             )
 
-        return SessionStart(start, client._end_session, held=client._held, starts=client._starts)
+        return SessionStart(
+            start,
+            client._end_session,
+            held=client._held,
+            starts=client._starts,
+            running_loop=client._transport.running_loop,
+        )

@@ -236,9 +236,10 @@ class Requeue:
     refused: Callable[[AgentCloudError], bool]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class StartPlan(Generic[S]):
-    """What the start loop needs from a provider for one start.
+    """What the start loop needs from a provider for one start (made for every start, so
+    a plain slotted class, as :class:`~agentcloud._transport.Call` is).
 
     ``describe`` names the start in messages ("sessions.start of agent 'bot'"); ``hint``
     tells a caller what to check before starting again when the outcome is unknown.
@@ -398,8 +399,10 @@ class SessionStart(Generic[S]):
         held: HeldSessions | None = None,
         starts: set[asyncio.Task[Any]] | None = None,
         what: str = "sessions.start(...)",
+        running_loop: Callable[[], asyncio.AbstractEventLoop] = asyncio.get_running_loop,
     ) -> None:
         self._start = start
+        self._running_loop = running_loop
         self._end = end
         self._held = held
         self._starts = starts
@@ -435,7 +438,7 @@ class SessionStart(Generic[S]):
         so the caller wakes in the same loop turn as the task ends, not two turns later
         through the task's done callbacks.
         """
-        loop = asyncio.get_running_loop()
+        loop = self._running_loop()
         answer: asyncio.Future[S] = loop.create_future()
         starts = self._starts
         task = finishing(_reporting(self._start(managed), answer, starts, loop), loop)

@@ -125,7 +125,14 @@ from .._checks import (
 )
 from .._client import BaseClient, ClientOptions
 from .._commands import Command, Emit, Option, ProviderCLI, json_argument, key_value, timestamp
-from .._convert import WireStructurer, expect_object, make_converter, parse_datetime, set_derived
+from .._convert import (
+    WireStructurer,
+    builder,
+    expect_object,
+    make_converter,
+    parse_datetime,
+    set_derived,
+)
 from .._json import dumps as dumps_json
 from .._json import dumps_object_with
 from .._resource import Listing, Resource, SessionsResource, WaitOptions
@@ -466,6 +473,9 @@ def session_status(
     """Pipecat's ``endedAt``, ``endState``, ``completionStatus`` and whether the bot has
     started (``bot_started``; None when the answer cannot tell) to a SessionStatus, by the
     table in this module's docstring."""
+    if end_state is None and completion_status is None and ended_at is None:
+        # A session under way (every start answer): nothing to read but ``bot_started``.
+        return SessionStatus.STARTING if bot_started is False else SessionStatus.RUNNING
     state = end_state.strip().lower() if isinstance(end_state, str) and end_state.strip() else None
     if state in _FAILED_END_STATES:
         return SessionStatus.FAILED
@@ -518,6 +528,8 @@ def _lifecycle(wire: Mapping[str, Any]) -> tuple[LifecycleEvent, ...] | None:
 
 
 def _raw_status_of(end_state: Any, completion_status: Any) -> str | None:
+    if end_state is None and completion_status is None:
+        return None
     for value in (end_state, completion_status):
         if isinstance(value, str) and value:
             return value
@@ -526,6 +538,8 @@ def _raw_status_of(end_state: Any, completion_status: Any) -> str | None:
     return None
 
 
+#: ``Connection(...)``, for the start answer's (a third of the frozen ``__init__``'s cost).
+_new_connection = builder(Connection)
 
 
 def _connection(wire: Mapping[str, Any]) -> Connection | None:
@@ -546,7 +560,7 @@ def _connection(wire: Mapping[str, Any]) -> Connection | None:
         if isinstance(servers, list):
             ice_servers = tuple(server for server in servers if isinstance(server, dict))
     body = wire.get("body")
-    return Connection(
+    return _new_connection(
         daily_room=room if isinstance(room, str) else None,
         daily_token=room_token if isinstance(room_token, str) else None,
         ice_servers=ice_servers,

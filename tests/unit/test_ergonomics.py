@@ -339,6 +339,43 @@ def test_a_client_used_on_a_second_loop_says_what_to_do() -> None:
     assert "agentcloud.sync" in str(caught.value)
 
 
+def test_a_client_whose_loop_runs_in_another_thread_refuses_this_one() -> None:
+    # The transport knows its own loop without asking asyncio when this thread runs a task
+    # of it; here the client's loop is busy in another thread (a task of it in progress),
+    # and a call from this thread's loop must still be refused, not sent on that loop.
+    import threading
+
+    from tests.helpers import ThreadedEmulator
+
+    with ThreadedEmulator() as served:
+        client = served.emu.videosdk()
+        deployment_id = served.emu.videosdk_deployment_id
+        busy, release, done = threading.Event(), threading.Event(), threading.Event()
+        outcome: list[Any] = []
+
+        async def fetch() -> Any:
+            return await client.deployments.get(deployment_id, "v1.0")
+
+        async def first_loop() -> None:
+            outcome.append(await fetch())
+            busy.set()  # this loop now runs a task of its own, in its own thread
+            await asyncio.to_thread(release.wait, 10)
+            await client.aclose()
+
+        worker = threading.Thread(target=lambda: (asyncio.run(first_loop()), done.set()))
+        worker.start()
+        try:
+            assert busy.wait(10)
+            with pytest.raises(InvalidRequestError) as caught:
+                asyncio.run(fetch())
+        finally:
+            release.set()
+            worker.join(10)
+        assert done.is_set()
+    assert outcome[0].id == deployment_id
+    assert caught.value.argument == "client"
+
+
 def _forget_a_start(vs: VideoSDK, deployment_id: str) -> None:
     vs.sessions.start(deployment_id=deployment_id, tag="v1.0")
     gc.collect()

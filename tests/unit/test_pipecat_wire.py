@@ -546,6 +546,19 @@ def test_status_table(ended_at: Any, end_state: Any, completion: Any, expected: 
     )
 
 
+@pytest.mark.parametrize(
+    ("bot_started", "expected"),
+    [(None, SessionStatus.RUNNING), (True, SessionStatus.RUNNING), (False, SessionStatus.STARTING)],
+)
+@pytest.mark.parametrize("end_state", [None, "active", " Active "])
+def test_a_session_under_way_is_read_by_whether_its_bot_started(
+    bot_started: bool | None, expected: SessionStatus, end_state: str | None
+) -> None:
+    # Every start answer has no end state, completion status or end: the quick way
+    # through the table must agree with the full one (an "active" end state).
+    assert session_status(end_state=end_state, bot_started=bot_started) is expected
+
+
 async def test_raw_status_prefers_end_state(client: PipecatCloud, mocked: Any) -> None:
     wire = {
         "total_count": 3,

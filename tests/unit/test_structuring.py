@@ -9,6 +9,7 @@ same fields, of the same types, or the same ResponseDecodeError.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 import agentcloud
 import agentcloud.providers.pipecat
 import agentcloud.providers.videosdk
-from agentcloud._convert import WireStructurer, make_converter, structurers
+from agentcloud._convert import WireStructurer, builder, make_converter, structurers
 from agentcloud.errors import ResponseDecodeError
 from agentcloud.models import Model
 from tests.helpers import fixture
@@ -322,3 +323,94 @@ def test_a_page_built_at_once_is_the_page_built_item_by_item(
 
 class Subclass(dict[str, Any]):
     """A dict subclass: always built the general way."""
+
+
+# ---- builder(): a model made from code, through the twin class ------------------------------
+
+
+def _models() -> list[type[Any]]:
+    """Every attrs model the SDK defines (its providers' too)."""
+    found: set[type[Any]] = set()
+    pending = [Model]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            pending.append(sub)
+            if (
+                attrs.has(sub)
+                and sub.__module__.startswith("agentcloud.")
+                and "_Builder" not in sub.__name__
+            ):
+                found.add(sub)
+    return sorted(found, key=lambda cls: cls.__qualname__)
+
+
+MODELS = _models()
+
+
+@given(cls=st.sampled_from(MODELS), data=st.data())
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=150)
+def test_a_built_model_is_the_model_its_init_makes(cls: type[Any], data: st.DataObject) -> None:
+    build = builder(cls)
+    fields = attrs.fields(cls)
+    # Any subset of the fields given (the rest default), each a plain JSON-ish value: the
+    # builder does what ``__init__`` does with them, convert and check nothing beyond it.
+    given_names = data.draw(st.lists(st.sampled_from([f.alias for f in fields]), unique=True))
+    required = [f.alias for f in fields if f.default is attrs.NOTHING]
+    values = st.one_of(st.none(), st.text(max_size=3), st.integers())
+    kwargs = {name: data.draw(values) for name in sorted({*given_names, *required})}
+    expected, got = made(cls, kwargs), made(build, kwargs)
+    assert got[0] == expected[0]
+    assert same(got[1], expected[1])
+
+
+def made(make: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[str, Any]:
+    """What ``make(**kwargs)`` returns, or the type of what it raises (a converter may
+    refuse a value: the builder is then the class itself, and refuses it alike)."""
+    try:
+        return "value", make(**kwargs)
+    except Exception as error:
+        return "error", type(error)
+
+
+def test_the_builder_keeps_models_frozen_and_defaults_fresh() -> None:
+    @attrs.frozen(kw_only=True)
+    class Held(Model):
+        id: str
+        tags: list[str] = attrs.field(factory=list)
+        _secret: str | None = attrs.field(default=None, repr=False)
+
+    build = builder(Held)
+    assert build is not Held
+    one, two = build(id="a"), build(id="b", secret="s")
+    assert type(one) is Held
+    assert one == Held(id="a")
+    assert two == Held(id="b", secret="s")
+    assert one.tags is not two.tags  # a factory runs for every model, as in __init__
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        one.id = "changed"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        build()  # the required id, as __init__ requires it
+    with pytest.raises(TypeError):
+        build("a")  # keyword-only
+
+
+def test_a_model_the_builder_cannot_make_is_made_by_its_class() -> None:
+    @attrs.frozen(kw_only=True)
+    class Checked(Model):
+        id: str = attrs.field(validator=attrs.validators.min_len(1))
+
+    @attrs.frozen(kw_only=True)
+    class Converted(Model):
+        count: int = attrs.field(converter=int)
+
+    @attrs.frozen(kw_only=True)
+    class Hooked(Model):
+        id: str
+
+        def __attrs_post_init__(self) -> None:
+            pass
+
+    for cls in (Checked, Converted, Hooked):
+        assert builder(cls) is cls
+    with pytest.raises(ValueError, match="id"):
+        builder(Checked)(id="")
