@@ -13,6 +13,8 @@ such a task is bounded by its call's deadline, so it always ends soon.
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import math
 import sys
 from collections.abc import Awaitable
@@ -21,6 +23,7 @@ from typing import Any, TypeVar
 
 __all__ = [
     "EAGER_START",
+    "Deadlines",
     "FinishingTask",
     "TimeoutScope",
     "finishing",
@@ -31,24 +34,89 @@ __all__ = [
 T = TypeVar("T")
 
 
-class TimeoutScope:
-    """``with TimeoutScope(loop, task, when):`` is ``async with asyncio.timeout_at(when):``
-    for the ``task`` running it, cut to what one request attempt needs.
+class Deadlines:
+    """The deadlines of one loop's timeout scopes, watched by a single timer.
 
-    An attempt enters a scope on every request, and ``asyncio.Timeout`` costs twice what
-    this does (it asks asyncio for the running loop and task again, two system calls each
-    on Python 3.11, and is an async context manager). Same rules: when ``when`` passes
-    the task is cancelled, and the CancelledError leaves the scope as TimeoutError unless
-    someone else cancelled the task too; ``when=None`` never expires.
+    A scope per request attempt, each with its own ``loop.call_at`` timer, cost a
+    ``TimerHandle`` made, pushed on the loop's heap (compared in Python), cancelled and
+    later swept off it on every request: about 3 % of a pooled request. Here entering a
+    scope stores its deadline (a dictionary entry and a tuple on a heap, compared in C)
+    and leaving it drops the entry. The one timer is set for the earliest deadline; it
+    is moved earlier only when a scope needs it to be (attempts with the same timeout,
+    one after another, never move it), and when it fires it expires the scopes whose
+    deadline has come and is set again for the earliest of the rest. Entries of scopes
+    that were left stay on the heap until they come up or the heap is rebuilt (once it
+    holds more than twice the scopes still watched), so every step is O(log n).
     """
 
-    __slots__ = ("_cancelling", "_expired", "_handle", "_loop", "_task", "_when")
+    __slots__ = ("_active", "_heap", "_loop", "_order", "_resolution", "_timer", "_timer_at")
 
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any], when: float | None
-    ) -> None:
-        self._loop, self._task, self._when = loop, task, when
-        self._handle: asyncio.TimerHandle | None = None
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        # asyncio runs a timer once its time is within the clock's resolution.
+        self._resolution: float = getattr(loop, "_clock_resolution", 0.0)
+        self._active: dict[TimeoutScope, float] = {}
+        self._heap: list[tuple[float, int, TimeoutScope]] = []
+        self._order = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+
+    def __len__(self) -> int:
+        """How many scopes are watched (entered, not left, not expired)."""
+        return len(self._active)
+
+    def _add(self, scope: TimeoutScope, when: float) -> None:
+        active, heap = self._active, self._heap
+        active[scope] = when
+        if len(heap) > 2 * len(active) + 64:  # mostly scopes left long ago: rebuild
+            heap[:] = [(at, next(self._order), watched) for watched, at in active.items()]
+            heapq.heapify(heap)
+        else:
+            heapq.heappush(heap, (when, next(self._order), scope))
+        if when < self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self._loop.call_at(when, self._fire)
+            self._timer_at = when
+
+    def _discard(self, scope: TimeoutScope) -> None:
+        self._active.pop(scope, None)
+
+    def _fire(self) -> None:
+        self._timer, self._timer_at = None, math.inf
+        now = self._loop.time() + self._resolution
+        active, heap = self._active, self._heap
+        due: list[TimeoutScope] = []
+        while heap and heap[0][0] <= now:
+            when, _, scope = heapq.heappop(heap)
+            if active.get(scope) == when:
+                del active[scope]
+                due.append(scope)
+        while heap and active.get(heap[0][2]) != heap[0][0]:
+            heapq.heappop(heap)  # left already: nothing to wake up for
+        if heap:
+            self._timer_at = heap[0][0]
+            self._timer = self._loop.call_at(self._timer_at, self._fire)
+        for scope in due:
+            scope._on_timeout()
+
+
+class TimeoutScope:
+    """``with TimeoutScope(deadlines, task, when):`` is ``async with asyncio.timeout_at(when):``
+    for the ``task`` running it, cut to what one request attempt needs.
+
+    An attempt enters a scope on every request, and ``asyncio.Timeout`` costs several
+    times what this does (it asks asyncio for the running loop and task again, two system
+    calls each on Python 3.11, is an async context manager, and sets a timer of its own;
+    ``deadlines`` watches every scope of the loop with one). Same rules: when ``when``
+    passes the task is cancelled, and the CancelledError leaves the scope as TimeoutError
+    unless someone else cancelled the task too; ``when=None`` never expires.
+    """
+
+    __slots__ = ("_cancelling", "_deadlines", "_expired", "_task", "_when")
+
+    def __init__(self, deadlines: Deadlines, task: asyncio.Task[Any], when: float | None) -> None:
+        self._deadlines, self._task, self._when = deadlines, task, when
         self._expired = False
         self._cancelling = 0
 
@@ -59,7 +127,7 @@ class TimeoutScope:
     def __enter__(self) -> TimeoutScope:
         self._cancelling = self._task.cancelling()
         if self._when is not None:
-            self._handle = self._loop.call_at(self._when, self._on_timeout)
+            self._deadlines._add(self, self._when)
         return self
 
     def __exit__(
@@ -68,19 +136,13 @@ class TimeoutScope:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        handle = self._handle
-        if handle is not None:
-            handle.cancel()
-            self._handle = None
-        if (
-            self._expired
-            and self._task.uncancel() <= self._cancelling
-            and exc_type is asyncio.CancelledError
-        ):
+        if not self._expired:
+            if self._when is not None:
+                self._deadlines._discard(self)
+        elif self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
             raise TimeoutError from exc
 
     def _on_timeout(self) -> None:
-        self._handle = None
         self._expired = True
         self._task.cancel()
 

@@ -51,7 +51,7 @@ from ._json import dumps as dumps_json
 from ._json import loads as loads_json
 from ._redact import Redactor, printable
 from ._retry import BudgetSource, RetryPolicy, parse_retry_after, spend
-from ._tasks import TimeoutScope, honour_cancel_after, restore_cancel_after
+from ._tasks import Deadlines, TimeoutScope, honour_cancel_after, restore_cancel_after
 from ._version import __version__
 from .errors import (
     AgentCloudError,
@@ -469,6 +469,8 @@ class Transport:
         self._max_connections = max_connections
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
+        #: The attempts' timeout scopes, on the client's loop (made with the loop).
+        self._deadlines: Deadlines | None = None
         self._loop_guard: AsyncGenerator[None, None] | None = None
         self._closed = False
         self._budget_warned_at = -math.inf
@@ -507,6 +509,7 @@ class Transport:
             loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop, self._loop_thread = loop, get_ident()
+            self._deadlines = Deadlines(loop)
         elif self._loop is not loop:
             raise InvalidRequestError(
                 "client",
@@ -797,7 +800,9 @@ class Transport:
         if task is None:
             raise RuntimeError("agentcloud calls run in an asyncio task")
         at = loop.time() + limit if limit != math.inf else None
-        scope = TimeoutScope(loop, task, at)
+        deadlines = self._deadlines
+        assert deadlines is not None  # made by _http with the loop, just above
+        scope = TimeoutScope(deadlines, task, at)
         # A start or end runs in a task that declines cancellation; its deadline may not.
         restore = honour_cancel_after(task, at) if at is not None else None
         try:
