@@ -55,8 +55,11 @@ class Deadlines:
         self._loop = loop
         # asyncio runs a timer once its time is within the clock's resolution.
         self._resolution: float = getattr(loop, "_clock_resolution", 0.0)
-        self._active: dict[TimeoutScope, float] = {}
-        self._heap: list[tuple[float, int, TimeoutScope]] = []
+        #: The scopes watched, by the number each was given when it was entered.
+        self._active: dict[int, TimeoutScope] = {}
+        #: (deadline, number): numbers only, so a scope that was left is not kept alive
+        #: here (nor its task, whose result may be a whole page) until it is swept off.
+        self._heap: list[tuple[float, int]] = []
         self._order = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
@@ -65,22 +68,24 @@ class Deadlines:
         """How many scopes are watched (entered, not left, not expired)."""
         return len(self._active)
 
-    def _add(self, scope: TimeoutScope, when: float) -> None:
+    def _add(self, scope: TimeoutScope, when: float) -> int:
         active, heap = self._active, self._heap
-        active[scope] = when
+        number = next(self._order)
+        active[number] = scope
         if len(heap) > 2 * len(active) + 64:  # mostly scopes left long ago: rebuild
-            heap[:] = [(at, next(self._order), watched) for watched, at in active.items()]
+            heap[:] = [(watched._when_at, n) for n, watched in active.items()]
             heapq.heapify(heap)
         else:
-            heapq.heappush(heap, (when, next(self._order), scope))
+            heapq.heappush(heap, (when, number))
         if when < self._timer_at:
             if self._timer is not None:
                 self._timer.cancel()
             self._timer = self._loop.call_at(when, self._fire)
             self._timer_at = when
+        return number
 
-    def _discard(self, scope: TimeoutScope) -> None:
-        self._active.pop(scope, None)
+    def _discard(self, number: int) -> None:
+        self._active.pop(number, None)
 
     def _fire(self) -> None:
         self._timer, self._timer_at = None, math.inf
@@ -88,11 +93,10 @@ class Deadlines:
         active, heap = self._active, self._heap
         due: list[TimeoutScope] = []
         while heap and heap[0][0] <= now:
-            when, _, scope = heapq.heappop(heap)
-            if active.get(scope) == when:
-                del active[scope]
+            scope = active.pop(heapq.heappop(heap)[1], None)
+            if scope is not None:
                 due.append(scope)
-        while heap and active.get(heap[0][2]) != heap[0][0]:
+        while heap and heap[0][1] not in active:
             heapq.heappop(heap)  # left already: nothing to wake up for
         if heap:
             self._timer_at = heap[0][0]
@@ -113,12 +117,17 @@ class TimeoutScope:
     unless someone else cancelled the task too; ``when=None`` never expires.
     """
 
-    __slots__ = ("_cancelling", "_deadlines", "_expired", "_task", "_when")
+    __slots__ = ("_cancelling", "_deadlines", "_expired", "_number", "_task", "_when")
 
     def __init__(self, deadlines: Deadlines, task: asyncio.Task[Any], when: float | None) -> None:
         self._deadlines, self._task, self._when = deadlines, task, when
         self._expired = False
         self._cancelling = 0
+        self._number = -1
+
+    @property
+    def _when_at(self) -> float:
+        return math.inf if self._when is None else self._when
 
     def expired(self) -> bool:
         """True once the deadline passed while the scope was entered."""
@@ -127,7 +136,7 @@ class TimeoutScope:
     def __enter__(self) -> TimeoutScope:
         self._cancelling = self._task.cancelling()
         if self._when is not None:
-            self._deadlines._add(self, self._when)
+            self._number = self._deadlines._add(self, self._when)
         return self
 
     def __exit__(
@@ -138,7 +147,7 @@ class TimeoutScope:
     ) -> None:
         if not self._expired:
             if self._when is not None:
-                self._deadlines._discard(self)
+                self._deadlines._discard(self._number)
         elif self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
             raise TimeoutError from exc
 

@@ -267,3 +267,27 @@ async def test_a_flood_of_attempts_each_expires_once_on_its_own_deadline() -> No
     await asyncio.gather(*tasks, return_exceptions=True)
     assert outcomes == ["timeout"] * 150
     assert len(watched) == 0
+
+
+async def test_a_scope_left_keeps_nothing_of_its_task_alive() -> None:
+    # The heap keeps a left scope's entry until it is swept off: it must not keep the
+    # scope's task (and the task's result, a whole page of a listing) alive meanwhile.
+    import gc
+    import weakref
+
+    loop = asyncio.get_running_loop()
+    watched = deadlines()
+
+    async def attempt() -> bytes:
+        with scope(loop.time() + 3600.0):
+            await asyncio.sleep(0)
+        return b"x" * 1_000_000
+
+    task = asyncio.ensure_future(attempt())
+    await task
+    gone = weakref.ref(task)
+    del task
+    await asyncio.sleep(0)  # the loop's handle that woke this test holds it until then
+    gc.collect()
+    assert len(watched._heap) >= 1  # its entry is still there
+    assert gone() is None
