@@ -190,3 +190,20 @@ def fast_cli_retries(monkeypatch: Any) -> None:
         return real_connect(provider, **kwargs)
 
     monkeypatch.setattr(agentcloud.providers, "connect", connect_fast)
+
+
+def assert_unknown_for_a_reason(index: int, outcome: BaseException) -> None:
+    """A start left unknown (StartOutcomeUnknownError) only where the vendor may still be
+    working on it: it timed out (a stall, or a slow answer on a busy machine) or met a
+    gateway 504; or where looking it up could not be finished in time (its listing timed
+    out on a busy machine: the lookup error is the context the outcome was raised in).
+    Never after an answer that settled it, with a lookup that worked."""
+    from agentcloud.errors import APIError, RequestTimeoutError
+
+    cause = outcome.__cause__
+    lookup = outcome.__context__ if outcome.__context__ is not cause else None
+    assert (
+        isinstance(cause, RequestTimeoutError)
+        or (isinstance(cause, APIError) and cause.status == 504)
+        or isinstance(lookup, RequestTimeoutError)
+    ), f"call {index}: unknown after {cause!r} (lookup: {lookup!r}): {outcome}"
