@@ -55,8 +55,9 @@ class Deadlines:
         self._loop = loop
         # asyncio runs a timer once its time is within the clock's resolution.
         self._resolution: float = getattr(loop, "_clock_resolution", 0.0)
-        #: The scopes watched, by the number each was given when it was entered.
-        self._active: dict[int, TimeoutScope] = {}
+        #: The scopes watched and their deadlines, by the number each was given when it
+        #: was entered.
+        self._active: dict[int, tuple[float, TimeoutScope]] = {}
         #: (deadline, number): numbers only, so a scope that was left is not kept alive
         #: here (nor its task, whose result may be a whole page) until it is swept off.
         self._heap: list[tuple[float, int]] = []
@@ -71,9 +72,9 @@ class Deadlines:
     def _add(self, scope: TimeoutScope, when: float) -> int:
         active, heap = self._active, self._heap
         number = next(self._order)
-        active[number] = scope
+        active[number] = (when, scope)
         if len(heap) > 2 * len(active) + 64:  # mostly scopes left long ago: rebuild
-            heap[:] = [(watched._when_at, n) for n, watched in active.items()]
+            heap[:] = [(at, n) for n, (at, _) in active.items()]
             heapq.heapify(heap)
         else:
             heapq.heappush(heap, (when, number))
@@ -93,9 +94,9 @@ class Deadlines:
         active, heap = self._active, self._heap
         due: list[TimeoutScope] = []
         while heap and heap[0][0] <= now:
-            scope = active.pop(heapq.heappop(heap)[1], None)
-            if scope is not None:
-                due.append(scope)
+            entry = active.pop(heapq.heappop(heap)[1], None)
+            if entry is not None:
+                due.append(entry[1])
         while heap and heap[0][1] not in active:
             heapq.heappop(heap)  # left already: nothing to wake up for
         if heap:
@@ -124,10 +125,6 @@ class TimeoutScope:
         self._expired = False
         self._cancelling = 0
         self._number = -1
-
-    @property
-    def _when_at(self) -> float:
-        return math.inf if self._when is None else self._when
 
     def expired(self) -> bool:
         """True once the deadline passed while the scope was entered."""

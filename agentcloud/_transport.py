@@ -312,6 +312,18 @@ def check_default_headers(headers: object) -> dict[str, str]:
     return checked
 
 
+class _LoopBinding:
+    """The event loop a client is used on, the thread running it and the deadlines of its
+    attempts' timeout scopes (one timer for them all, on that loop)."""
+
+    __slots__ = ("deadlines", "loop", "thread")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.thread = get_ident()
+        self.deadlines = Deadlines(loop)
+
+
 class _SendState:
     """Where an attempt got to: a timeout or failure while the pool had not yet handed it
     a connection proves nothing was sent. Anything else (a session given as ``http=``, a
@@ -467,10 +479,8 @@ class Transport:
         self._given_http = http
         self._own_http: aiohttp.ClientSession | None = None
         self._max_connections = max_connections
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread = 0
-        #: The attempts' timeout scopes, on the client's loop (made with the loop).
-        self._deadlines: Deadlines | None = None
+        #: The loop the client was first used on (set once, by :meth:`_bind`).
+        self._binding: _LoopBinding | None = None
         self._loop_guard: AsyncGenerator[None, None] | None = None
         self._closed = False
         self._budget_warned_at = -math.inf
@@ -488,11 +498,11 @@ class Transport:
         (a system call per ask on Python 3.11) when this thread runs a task of it: a
         thread runs one loop at a time, so that task's loop is the running one. Otherwise
         asyncio is asked (and :meth:`_http` says if it is another loop)."""
-        loop = self._loop
-        if loop is not None and get_ident() == self._loop_thread:
-            task = current_task(loop)
+        binding = self._binding
+        if binding is not None and get_ident() == binding.thread:
+            task = current_task(binding.loop)
             if task is not None:
-                return loop, task
+                return binding.loop, task
         loop = asyncio.get_running_loop()
         return loop, current_task(loop)
 
@@ -500,22 +510,24 @@ class Transport:
         """``asyncio.get_running_loop()``, without the system call where it can."""
         return self._running()[0]
 
-    def _http(self, loop: asyncio.AbstractEventLoop | None = None) -> aiohttp.ClientSession:
-        """The session to send on, from the running loop (``loop``, when the caller has it
-        at hand: asking asyncio costs a system call per ask on Python 3.11)."""
+    def _bind(self, loop: asyncio.AbstractEventLoop) -> _LoopBinding:
+        """The client's loop, which must be the running ``loop``: the first loop a client
+        is used on is its loop for good (its pooled connections belong to it)."""
         if self._closed:
             raise InvalidRequestError("client", "this client is closed; create a new one")
-        if loop is None:
-            loop = asyncio.get_running_loop()
-        if self._loop is None:
-            self._loop, self._loop_thread = loop, get_ident()
-            self._deadlines = Deadlines(loop)
-        elif self._loop is not loop:
+        binding = self._binding
+        if binding is None:
+            binding = self._binding = _LoopBinding(loop)
+        elif binding.loop is not loop:
             raise InvalidRequestError(
                 "client",
                 "this client was first used on another event loop; create a client per event "
                 "loop (e.g. inside the coroutine asyncio.run runs), or use agentcloud.sync",
             )
+        return binding
+
+    def _http(self) -> aiohttp.ClientSession:
+        """The session to send on (the caller has bound the client to its loop)."""
         if self._given_http is not None:
             return self._given_http
         if self._own_http is None:
@@ -570,7 +582,7 @@ class Transport:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if running is not self._loop:
+        if self._binding is None or running is not self._binding.loop:
             return  # the session belongs to a loop that is gone: nothing can close it now
         if guard is not None:
             await guard.aclose()
@@ -748,8 +760,9 @@ class Transport:
         self, call: Call, remaining: float, attempt: int, bound: _Bound, call_id: int
     ) -> Reply:
         loop, task = self._running()
+        binding = self._bind(loop)
         if self._loop_guard is not None or self._given_http is not None:
-            http = self._http(loop)  # ready: no coroutine to await on every attempt
+            http = self._http()  # ready: no coroutine to await on every attempt
         else:
             http = await self._session()
         headers, data = self._headers(call)
@@ -800,9 +813,7 @@ class Transport:
         if task is None:
             raise RuntimeError("agentcloud calls run in an asyncio task")
         at = loop.time() + limit if limit != math.inf else None
-        deadlines = self._deadlines
-        assert deadlines is not None  # made by _http with the loop, just above
-        scope = TimeoutScope(deadlines, task, at)
+        scope = TimeoutScope(binding.deadlines, task, at)
         # A start or end runs in a task that declines cancellation; its deadline may not.
         restore = honour_cancel_after(task, at) if at is not None else None
         try:

@@ -1269,6 +1269,7 @@ class Runtime(Resource):
             held=client._held,
             starts=client._starts,
             what="runtime.dispatch(...)",
+            running_loop=client._transport.running_loop,
         )
 
     async def _dispatch(
