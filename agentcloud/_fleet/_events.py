@@ -205,8 +205,8 @@ class Tail:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task  # (it reports its own failures as they come)
         closed = FleetUnavailableError("fleet events: the fleet is closed")
         for subscription in list(self._subscriptions):
             subscription.fail(closed)
@@ -227,10 +227,17 @@ class Tail:
                 if not measured:
                     await self._measure_skew()
                     measured = True
-                reply = await self._read(self._start())
-            except FleetUnavailableError as error:
+                self._dispatch(await self._read(self._start()))
+            except Exception as caught:  # the reader must outlive any failure
                 if self._core.closed:
                     return
+                # An answer the reader cannot take apart is no better than no answer; a
+                # reader that died of it would leave every iteration waiting forever.
+                error = (
+                    caught
+                    if isinstance(caught, FleetUnavailableError)
+                    else self._core.health.failure("event read", caught)
+                )
                 # Iterations learn of it (fleet operations raise); watchers stay pending,
                 # so a wait() falls back on its polling.
                 for subscription in list(self._subscriptions):
@@ -239,7 +246,6 @@ class Tail:
                 await asyncio.sleep(min(RETRY_CAP, 0.05 * 2**failures))
                 continue
             failures = 0
-            self._dispatch(reply)
 
     async def _measure_skew(self) -> None:
         """Redis's clock against this machine's: of a few round trips, the quickest says

@@ -31,7 +31,7 @@ from typing import Any
 
 from ..errors import FleetUnavailableError
 from ..models import Session
-from ._link import Core
+from ._link import Core, Link
 from ._scripts import ABANDON, SYNC_LEASES
 
 __all__ = ["LeaseListener", "end_arguments", "lease_field", "process_name"]
@@ -203,11 +203,15 @@ class LeaseListener:
         arguments: list[Any] = [self.owner, self._ttl_ms, len(new), len(releasing), *fields]
         arguments += [self._records[field] for field in new]
         self._attempted.update(new)
+
+        async def sync(link: Link) -> Any:
+            lost = await link.script("sync", SYNC_LEASES)(keys=keys, args=arguments)
+            if not isinstance(lost, list | None):  # the fleet reports it as Redis failing
+                raise TypeError(f"the lease script answered {type(lost).__name__}, not a list")
+            return lost
+
         try:
-            lost = await self._core.call(
-                "lease heartbeat",
-                lambda link: link.script("sync", SYNC_LEASES)(keys=keys, args=arguments),
-            )
+            lost = await self._core.call("lease heartbeat", sync)
         except FleetUnavailableError:
             return False  # logged by the fleet; the leases are written once it is back
         self._unwritten.difference_update(new)

@@ -4,6 +4,12 @@ redis-py's asyncio connections belong to the event loop that opened them, and on
 may serve several loops (the sync client runs its own on a thread), so each loop gets its
 own clients, made on first use and forgotten with the loop.
 
+The URL is checked whole when the Fleet is made (its query options included, as redis-py
+reads them), so a mistyped option is an InvalidRequestError naming ``url`` there, not a
+failure of the first operation. The fleet's connections speak RESP2 whatever ``protocol``
+the URL gives (a URL shared with other code may ask for RESP3): its scripts and stream
+reads are written for RESP2's answers.
+
 Every operation runs under the fleet's timeout, and any failure becomes
 FleetUnavailableError, logged at WARNING at most once a minute per operation. After a
 timeout (Redis slow, or a host that does not answer) the operations that sit in a caller's
@@ -24,9 +30,10 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -91,7 +98,8 @@ def _bounded(text: str) -> str:
 def redis_location(url: str) -> tuple[str, str | None]:
     """Where ``url`` points (``host:port/db``, for messages) and its password, if any.
 
-    InvalidRequestError naming ``url`` unless it is a redis://, rediss:// or unix:// URL.
+    InvalidRequestError naming ``url`` unless it is a redis://, rediss:// or unix:// URL
+    whose options redis-py accepts.
     """
     if not isinstance(url, str) or not url.strip():
         raise InvalidRequestError("url", "must be a redis://, rediss:// or unix:// URL")
@@ -107,7 +115,27 @@ def redis_location(url: str) -> tuple[str, str | None]:
     else:
         host = parts.hostname or "localhost"
         where = f"{host}:{port or 6379}{parts.path or ''}"
+    _check_options(url, parts.password)
     return where, parts.password
+
+
+def _check_options(url: str, password: str | None) -> None:
+    """InvalidRequestError naming ``url`` when redis-py refuses its options (a query value
+    of the wrong type, an unknown TLS flag): made as the fleet's connections will be,
+    without connecting."""
+    try:
+        _pool(url, {}).make_connection()  # type: ignore[no-untyped-call]
+    except (RedisError, ValueError, TypeError) as error:
+        secrets = [password, unquote(password)] if password else []
+        message = Redactor(secrets)(str(error)) or type(error).__name__
+        raise InvalidRequestError("url", f"has an option redis-py refuses: {message}") from None
+
+
+def _pool(url: str, settings: dict[str, Any]) -> ConnectionPool:
+    """The connection pool for ``url`` with ``settings``, speaking RESP2 (see the module)."""
+    # As ConnectionPool.from_url, except that the URL's own options do not win over
+    # ``protocol``.
+    return ConnectionPool(**{**settings, **parse_url(url), "protocol": 2})
 
 
 class Health:
@@ -164,8 +192,8 @@ class Link:
             # more would multiply the wait when Redis is really gone.
             "retry": Retry(NoBackoff(), 1),
         }
-        self.commands: Redis = Redis.from_url(url, socket_timeout=timeout, **common)
-        self.blocking: Redis = Redis.from_url(url, socket_timeout=timeout + block, **common)
+        self.commands = Redis.from_pool(_pool(url, {"socket_timeout": timeout, **common}))
+        self.blocking = Redis.from_pool(_pool(url, {"socket_timeout": timeout + block, **common}))
         self.scripts: dict[str, Any] = {}
         #: The loop's reader of the event stream (see ``_events``), made on first use.
         self.tail: Any = None
@@ -180,7 +208,8 @@ class Link:
     async def aclose(self) -> None:
         tail = self.tail
         if tail is not None:
-            await tail.aclose()
+            with contextlib.suppress(Exception):  # its failures were reported as they came
+                await tail.aclose()
         for client in (self.commands, self.blocking):
             with contextlib.suppress(RedisError, OSError):
                 await client.aclose()
@@ -219,7 +248,7 @@ class Links:
         here = asyncio.get_running_loop()
         for loop, link in links:
             if loop is here:
-                await link.aclose()
+                await link.aclose()  # raises nothing: every link of the fleet gets closed
             elif loop.is_running() and not loop.is_closed():
                 future = asyncio.run_coroutine_threadsafe(link.aclose(), loop)
                 with contextlib.suppress(Exception):
@@ -234,8 +263,9 @@ async def guarded(
     *,
     fail_fast: bool = False,
 ) -> T:
-    """Runs ``operation`` within ``timeout``; any Redis failure is FleetUnavailableError.
-    With ``fail_fast`` it is not even tried while Redis timed out moments ago."""
+    """Runs ``operation`` within ``timeout``; any failure of Redis or of its client (an
+    answer of a shape redis-py did not expect included) is FleetUnavailableError. With
+    ``fail_fast`` it is not even tried while Redis timed out moments ago."""
     if fail_fast:
         health.check(what)
     task = asyncio.current_task()
@@ -243,7 +273,9 @@ async def guarded(
     try:
         async with asyncio.timeout(timeout):
             result = await operation()
-    except (RedisError, OSError, TimeoutError) as error:
+    except FleetUnavailableError:
+        raise
+    except Exception as error:  # the fleet's one failure for its callers
         raise health.failure(what, error) from error
     if task is not None and task.cancelling() > cancelling:
         # The task was cancelled during the call, yet the call returned: Python 3.11's
@@ -260,7 +292,8 @@ class Core:
 
     def __init__(self, url: str, namespace: str, *, timeout: float) -> None:
         self.where, password = redis_location(url)
-        self.redactor = Redactor([password])
+        # redis-py sends the password percent-decoded: either spelling is a secret.
+        self.redactor = Redactor([password, unquote(password)] if password else [])
         self.keys = Keys(namespace)
         self.health = Health(self.where, self.redactor)
         self.timeout = timeout

@@ -264,6 +264,55 @@ class Silent:
         await self._server.wait_closed()
 
 
+class Garbled:
+    """A Redis that answers every command with an integer (``:5``), except TIME, which it
+    answers as Redis does: a reply of a shape no reader of the fleet expects."""
+
+    def __init__(self) -> None:
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+        self.commands: list[str] = []
+
+    async def _command(self, reader: asyncio.StreamReader) -> list[bytes] | None:
+        head = await reader.readline()
+        if not head.startswith(b"*"):
+            return None
+        words = []
+        for _ in range(min(int(head[1:]), 10_000)):
+            size = int((await reader.readline())[1:])
+            words.append((await reader.readexactly(size + 2))[:-2])
+        return words
+
+    async def __aenter__(self) -> int:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self._writers.append(writer)
+            with contextlib.suppress(ConnectionError, ValueError, asyncio.IncompleteReadError):
+                while (words := await self._command(reader)) is not None and words:
+                    name = words[0].decode().upper()
+                    self.commands.append(name)
+                    if name == "TIME":
+                        now = time.time()
+                        seconds, micros = str(int(now)).encode(), str(int(now % 1 * 1e6)).encode()
+                        writer.write(
+                            b"*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+                            % (len(seconds), seconds, len(micros), micros)
+                        )
+                    else:
+                        writer.write(b":5\r\n")
+                    await writer.drain()
+
+        self._server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def __aexit__(self, *exc: object) -> None:
+        for writer in self._writers:
+            writer.close()
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+
 class LoopThread:
     """An event loop on a thread of its own, as the sync client runs one."""
 

@@ -21,7 +21,7 @@ from agentcloud.fleet import Fleet
 from agentcloud.models import SessionEvent, SessionEventType, SessionStatus
 from agentcloud.testing import Emulator
 
-from .helpers import REDIS_URL, LoopThread, event, eventually, wipe
+from .helpers import REDIS_URL, Garbled, LoopThread, event, eventually, wipe
 
 T = TypeVar("T")
 
@@ -237,3 +237,48 @@ async def _registered() -> None:
     """Lets an iteration that was just started run up to its first wait (loop turns)."""
     for _ in range(3):
         await asyncio.sleep(0)
+
+
+async def test_a_url_asking_for_resp3_still_gets_events_and_watches(namespace: str) -> None:
+    """A URL shared with other code may ask for RESP3 (``protocol=3``), whose stream reads
+    answer in another shape: the fleet's own connections speak RESP2 whatever it says."""
+    async with (
+        Fleet(f"{REDIS_URL}?protocol=3", namespace=namespace) as fleet,
+        Fleet(REDIS_URL, namespace=namespace) as publisher,
+    ):
+        everything = fleet.events()
+        first = asyncio.ensure_future(anext(everything))
+        watcher = fleet.watch("s-3")
+        await _registered()
+        await publisher.publish(event("s-3", name="over-resp2"))
+        assert (await asyncio.wait_for(first, 5)).name == "over-resp2"
+        assert (await asyncio.wait_for(watcher, 5)).name == "over-resp2"
+        assert await fleet.seen("delivery-1") is False
+        assert await fleet.seen("delivery-1") is True
+        await everything.aclose()
+
+
+async def test_answers_of_a_shape_the_fleet_cannot_read_are_typed_errors_not_hangs(
+    emu: Emulator, namespace: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A "Redis" answering every command with an integer: iterations learn of it as
+    FleetUnavailableError (the reader does not die and leave them waiting), a client's
+    heartbeat goes on trying, and the fleet and the client still close."""
+    garbled = Garbled()
+    async with garbled as port:
+        fleet = Fleet(f"redis://127.0.0.1:{port}/0", namespace=namespace, timeout=0.5)
+        with caplog.at_level(logging.WARNING, "agentcloud"):
+            iterator = fleet.events()
+            with pytest.raises(FleetUnavailableError, match="event read"):
+                await asyncio.wait_for(anext(iterator), 10)
+            client = emu.videosdk(fleet=fleet)
+            async with client.sessions.start(deployment_id=emu.videosdk_deployment_id, tag="v1.0"):
+                # A held session is leased: its heartbeat meets the same answers.
+                await eventually(
+                    lambda: "lease heartbeat" in caplog.text, what="the heartbeat reports it"
+                )
+            await client.aclose()  # the heartbeat's failure is not raised here
+            await iterator.aclose()
+            await fleet.aclose()
+        assert fleet.closed
+        assert {"XREAD", "EVALSHA"} <= set(garbled.commands)

@@ -306,6 +306,11 @@ async def test_a_fleet_repr_and_errors_keep_the_password(namespace: str) -> None
         ({"url": "http://127.0.0.1:6379"}, "url"),
         ({"url": ""}, "url"),
         ({"url": "redis://127.0.0.1:notaport"}, "url"),
+        # Options redis-py would refuse only on the first operation, as a raw error:
+        ({"url": "redis://127.0.0.1:6379/0?socket_timeout=soon"}, "url"),
+        ({"url": "redis://127.0.0.1:6379/0?health_check_interval=often"}, "url"),
+        ({"url": "rediss://127.0.0.1:6379/0?ssl_cert_reqs=bogus"}, "url"),
+        ({"url": "redis://:hunter2-secret@127.0.0.1:6379?db=zero"}, "url"),
         ({"namespace": ""}, "namespace"),
         ({"namespace": "a b"}, "namespace"),
         ({"namespace": "{tag}"}, "namespace"),
@@ -322,6 +327,7 @@ def test_bad_fleet_options_are_refused(kwargs: dict[str, Any], argument: str) ->
     with pytest.raises(InvalidRequestError) as caught:
         Fleet(options.pop("url"), **options)
     assert caught.value.argument == argument
+    assert "hunter2" not in str(caught.value)
 
 
 async def test_a_reaper_ends_a_dispatch_by_its_room_as_its_holder_would(
