@@ -487,6 +487,10 @@ def _compile_fast(
     lines += ["    o = _new(_twin)"]
     if derive is not None:
         lines += ["    d = _derive(w)"]
+    #: The datetime fields already structured (by index): a later one whose text is the
+    #: same (a session's start is often its creation, its end its last update) takes
+    #: their value rather than parsing the text again.
+    parsed: list[int] = []
     for index, field in enumerate(fields):
         if field.validator is not None or not _is_slot(cls, field.name):
             return None
@@ -515,13 +519,14 @@ def _compile_fast(
             key = wire_keys[field.name]
             hook = converter.get_structure_hook(field.type)
             names[f"_h{index}"], names[f"_t{index}"] = hook, field.type
-            structured = _inline(hook, index, value)
+            structured = _inline(hook, index, value, parsed)
             if field.converter is not None:
                 names[f"_c{index}"] = field.converter
                 structured.append(f"{value} = _c{index}({value})")
             if field.default is attrs.NOTHING and key not in fallbacks:
                 # Required: a missing key raises KeyError, and the general path says so.
                 body += [f"{value} = w[{key!r}]", *structured]
+                _parsed_at_top(hook, field, index, parsed)
             elif (
                 field.default is None
                 and field.converter is None
@@ -530,6 +535,7 @@ def _compile_fast(
             ):
                 # A missing key gives the default None, as the hook gives None for null.
                 body += [f"{value} = w.get({key!r})", *structured]
+                _parsed_at_top(hook, field, index, parsed)
             else:
                 body += _fetch(value, key, fallbacks)
                 # A key the wire lacks takes the default (cattrs passes nothing to __init__).
@@ -591,9 +597,17 @@ _EXACT_TYPES: dict[Any, str] = {
 }
 
 
-def _inline(hook: Any, index: int, value: str) -> list[str]:
+def _parsed_at_top(hook: Any, field: Any, index: int, parsed: list[int]) -> None:
+    """Records a datetime field structured on every path through the function (its text
+    kept in ``s<index>``), whose value a later field of the same text may take."""
+    if hook is _optional_datetime and field.converter is None:
+        parsed.append(index)
+
+
+def _inline(hook: Any, index: int, value: str, parsed: Sequence[int] = ()) -> list[str]:
     """Lines structuring a present ``value`` with ``hook``: the common case inline where
-    the hook is one of agentcloud's own, else a call of it."""
+    the hook is one of agentcloud's own, else a call of it. A datetime's text equal to
+    that of one of the ``parsed`` fields before it takes that field's value."""
     call = f"_h{index}({value}, _t{index})"
     if hook is _strict_str:
         return [f"if {value}.__class__ is not str:", f"    {value} = {call}"]
@@ -609,10 +623,19 @@ def _inline(hook: Any, index: int, value: str) -> list[str]:
             f"    {value} = {call}",
         ]
     if hook is _optional_datetime:
+        same: list[str] = []
+        for n, earlier in enumerate(parsed):
+            same += [
+                f"    {'if' if n == 0 else 'elif'} {value} == s{earlier}:",
+                f"        {value} = v{earlier}",
+            ]
+        parse = [f"p = _fromiso({value})", f"{value} = p if p.tzinfo is _UTC else {call}"]
         return [
+            f"s{index} = {value}",
             f"if {value}.__class__ is str:",
-            f"    p = _fromiso({value})",
-            f"    {value} = p if p.tzinfo is _UTC else {call}",
+            *same,
+            *(["    else:"] if same else []),
+            *(("        " if same else "    ") + line for line in parse),
             f"elif {value} is not None:",
             f"    {value} = {call}",
         ]

@@ -297,6 +297,45 @@ def test_well_formed_objects_agree(
     check(structurer, wire)
 
 
+@pytest.mark.parametrize(
+    "times",
+    [
+        # As VideoSDK lists an ended session: the start is its creation, the end its update.
+        {"start": "2025-06-18T11:50:00.000Z", "end": "2025-06-18T11:54:22.000Z"},
+        {"start": "2025-06-18T11:15:07+02:00", "end": "2025-06-18T11:15:07+02:00"},
+        {"start": "2025-06-18T11:15:07", "end": "2025-06-18T11:15:07"},
+        {"start": "yesterday", "end": "yesterday"},
+        {"start": 1750245307, "end": "1750245307"},
+    ],
+)
+def test_datetimes_of_the_same_text_agree(times: dict[str, Any]) -> None:
+    """A datetime whose text another field already had takes that field's value: the same
+    as parsing it again, whatever the text is."""
+    wire = dict(fixture("videosdk-fetch-sessions.json")["data"][0])
+    wire.update(times)
+    wire["createdAt"], wire["updatedAt"] = times["start"], times["end"]
+    structurer = agentcloud.providers.videosdk._base._session_from_wire
+    check(structurer, wire)
+    kind, built = outcome(structurer, wire)
+    if kind == "value" and isinstance(times["start"], str):
+        assert built.started_at == built.created_at is not None
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(case=wires(), data=st.data())
+def test_fields_sharing_a_few_texts_agree(
+    case: tuple[WireStructurer[Any], dict[str, Any]], data: st.DataObject
+) -> None:
+    # Every field drawn from the same three values: texts repeat across fields.
+    structurer, _ = case
+    pool = data.draw(st.lists(st.one_of(st.none(), TIMES), min_size=1, max_size=3), label="pool")
+    wire = {
+        key: data.draw(st.sampled_from(pool), label=name)
+        for name, key in structurer.wire_keys.items()
+    }
+    check(structurer, wire)
+
+
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(
     structurer=st.sampled_from(BUILT_IN),
