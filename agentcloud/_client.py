@@ -17,7 +17,8 @@ import aiohttp
 from ._checks import check_count, check_flag
 from ._redact import Redactor
 from ._retry import RetryPolicy
-from ._sessions import HeldSessions, HoldListener, end_shielded
+from ._sessions import HeldSessions, HoldListener, finish_shielded
+from ._tasks import finishing
 from ._transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
     Call,
@@ -122,7 +123,8 @@ class BaseClient:
         )
         fleet = options.get("fleet")
         self._starts: set[asyncio.Task[Any]] = set()
-        self._closing = False
+        #: The task closing the client, once aclose() was called.
+        self._closing: asyncio.Task[None] | None = None
         self._fleet_listener: HoldListener | None = None
         if fleet is not None:
             self._fleet_listener = fleet.attach(self)
@@ -194,11 +196,19 @@ class BaseClient:
         session this client started and still holds is ended too. Ends run concurrently,
         under one deadline (the retry policy's).
         """
-        if self.closed or self._closing:
-            return
-        self._closing = True
+        closing = self._closing
+        if closing is None:
+            if self.closed:
+                return
+            # One task does the whole close, and a cancelled caller (or a second aclose())
+            # waits for it: a close cut short after the ends would leave the fleet's
+            # heartbeat renewing the leases of sessions that no one would ever end.
+            closing = self._closing = finishing(self._close())
+        await finish_shielded(closing)
+
+    async def _close(self) -> None:
         try:
-            await end_shielded(self._settle)
+            await self._settle()
         finally:
             await self._transport.aclose()
             listener = self._fleet_listener

@@ -56,6 +56,7 @@ __all__ = [
     "SessionStart",
     "StartPlan",
     "end_shielded",
+    "finish_shielded",
     "start_at_most_once",
     "wait_for_status",
 ]
@@ -154,7 +155,13 @@ async def end_shielded(end: Callable[[], Awaitable[object]]) -> None:
     The cancellation is re-raised once the end has finished, so a cancelled task still
     stops, but never before its session stopped billing.
     """
-    task = finishing(end())
+    await finish_shielded(finishing(end()))
+
+
+async def finish_shielded(task: asyncio.Future[Any]) -> None:
+    """Waits for ``task`` (one that declines cancellation, see :func:`finishing`) to finish
+    even if the caller is cancelled meanwhile, any number of times; then re-raises the
+    cancellation, or else the task's error."""
     cancelled = False
     while not task.done():
         try:
