@@ -264,13 +264,12 @@ class Silent:
         await self._server.wait_closed()
 
 
-class Garbled:
+class Garbled(Silent):
     """A Redis that answers every command with an integer (``:5``), except TIME, which it
     answers as Redis does: a reply of a shape no reader of the fleet expects."""
 
     def __init__(self) -> None:
-        self._server: asyncio.Server | None = None
-        self._writers: list[asyncio.StreamWriter] = []
+        super().__init__()
         self.commands: list[str] = []
 
     async def _command(self, reader: asyncio.StreamReader) -> list[bytes] | None:
@@ -285,7 +284,7 @@ class Garbled:
 
     async def __aenter__(self) -> int:
         async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            self._writers.append(writer)
+            self._held.append(writer)
             with contextlib.suppress(ConnectionError, ValueError, asyncio.IncompleteReadError):
                 while (words := await self._command(reader)) is not None and words:
                     name = words[0].decode().upper()
@@ -304,13 +303,6 @@ class Garbled:
         self._server = await asyncio.start_server(answer, "127.0.0.1", 0)
         port: int = self._server.sockets[0].getsockname()[1]
         return port
-
-    async def __aexit__(self, *exc: object) -> None:
-        for writer in self._writers:
-            writer.close()
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
 
 
 class LoopThread:
