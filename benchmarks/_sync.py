@@ -9,6 +9,9 @@ inside the benchmark's own event loop, as a notebook cell makes them.
 
 from __future__ import annotations
 
+import time
+
+from agentcloud._sync._portal import Portal
 from agentcloud.sync import VideoSDK as BlockingVideoSDK
 
 from ._config import Sizes
@@ -57,6 +60,32 @@ async def _gets(sizes: Sizes, *, fast: bool) -> tuple[list[Sample], list[Sample]
         return await paired(sizes.rounds, blocking, asynchronous)
 
 
+#: Blocking calls of nothing timed for the bare hop's note.
+_HOPS = 2_000
+
+
+async def _nothing() -> None:
+    return None
+
+
+def bare_hop_us(count: int = _HOPS) -> float:
+    """Microseconds of wall time a blocking call of a coroutine that does nothing takes:
+    the hop to the client's loop thread and back, alone (the best of three runs). On a VM
+    a wake of the other CPU is most of it."""
+    portal = Portal("benchmark")
+    try:
+        portal.run(_nothing)  # the loop's thread started
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            for _ in range(count):
+                portal.run(_nothing)
+            best = min(best, time.perf_counter() - start)
+        return best / count * 1e6
+    finally:
+        portal.close()
+
+
 async def figure_10(sizes: Sizes) -> list[Row]:
     """Sequential ``sessions.get`` through the blocking client and through the async one,
     on the emulator and on the fast server."""
@@ -64,7 +93,13 @@ async def figure_10(sizes: Sizes) -> list[Row]:
     fast = await _gets(sizes, fast=True)
     workload = f"{sizes.gets:,} sequential sessions.get, blocking client"
     baseline = "the async client, the same gets"
-    return [
+    rows = [
         _ratio_row("10a", workload, baseline, *emulated, 1.3),
         _ratio_row("10b", f"{workload}, {FAST}", baseline, *fast, 1.3, server="server"),
     ]
+    hop = bare_hop_us(max(100, sizes.gets))
+    for row in rows:
+        row.notes["bare_hop_us"] = hop
+        # What the gets cost each over the async client's, beside the bare hop.
+        row.notes["extra_us_per_get"] = (row.sdk - row.baseline) * 1000.0 / sizes.gets
+    return rows
