@@ -11,8 +11,10 @@ the call returns once the session exists, as ``open()`` returns an open file:
   way out of the block: normal exit, an exception, Ctrl-C. While the block runs the session
   is managed, so ``close()`` ends it too.
 
-Ctrl-C while the start is under way ends the session it makes (the caller never got it),
-whichever of the two ways it was to be used. A handle that can say whether its session is
+Ctrl-C while the start is under way, or as it returns, ends the session it makes (the
+caller never got it), whichever of the two ways it was to be used. What Python cannot
+guard is the handful of bytecodes between the call's return and a ``with`` statement's
+entry: a Ctrl-C landing exactly there leaves the session as ``s = start(...)`` would. A handle that can say whether its session is
 managed (``set_managed``, as :class:`agentcloud.SessionStart` does) is told so; any other is
 treated as managed from the start.
 """
@@ -99,7 +101,7 @@ class Started(Generic[V]):
             self._portal.run(manage)
         except BaseException as error:
             # Interrupted on the way in (Ctrl-C): no block will end the session, so end it.
-            self.__exit__(type(error), error, error.__traceback__)
+            self._leave(type(error), error, error.__traceback__, take_back=True)
             raise
         return self.value
 
@@ -109,16 +111,33 @@ class Started(Generic[V]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._leave(exc_type, exc, tb, take_back=False)
+
+    def _leave(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        *,
+        take_back: bool,
+    ) -> None:
         if self._exited:
             return
         self._exited = True
 
         async def leave() -> None:
+            if take_back:
+                _set_managed(self._handle, True)
             await self._handle.__aexit__(exc_type, exc, tb)
 
         self._portal.run(leave)
 
     async def _undo_abandoned(self) -> None:
-        """The caller was interrupted before it got this handle: end what was started."""
+        """The caller was interrupted before it got this handle: end what was started.
+
+        Taken back first: until a ``with`` block takes the session it is unmanaged, and a
+        client that does not end those on close (``end_on_close=False``) has let it go, so
+        the handle would see nothing of its own to end."""
         self._exited = True
+        _set_managed(self._handle, True)
         await self._handle.__aexit__(KeyboardInterrupt, KeyboardInterrupt(), None)

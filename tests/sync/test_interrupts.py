@@ -131,3 +131,46 @@ def test_ctrl_c_inside_a_with_block_ends_its_session(emu: Emulator, policy: Retr
             idle_until_interrupted(STALL)  # the bot's work, interrupted
         assert not_billing(emu) == []
         assert tasks_left(client) == []
+
+
+def test_a_start_whose_caller_was_interrupted_as_it_returned_is_ended(
+    emu: Emulator, policy: RetryPolicy
+) -> None:
+    """Ctrl-C landing once the start has settled, as the caller is woken: the portal
+    undoes the value the caller never received. With ``end_on_close=False`` (the default)
+    an unmanaged session is let go by the client, so the undo must take it back to end it."""
+    client = wrap(emu.videosdk(retry=policy))
+    try:
+        started = client.sessions.start(deployment_id=emu.videosdk_deployment_id, tag="v1.0")
+        assert not_billing(emu) == [started.id]
+        client._portal.run(started._undo_abandoned)  # what the portal runs then
+        assert not_billing(emu) == []
+        assert tasks_left(client) == []
+    finally:
+        client.close()
+
+
+def test_ctrl_c_on_the_way_into_a_with_block_ends_its_session(
+    emu: Emulator, policy: RetryPolicy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted while ``with`` takes the session (before it is managed): no block will
+    end it, so entering ends it, although the client had let the unmanaged session go."""
+    client = wrap(emu.videosdk(retry=policy))
+    try:
+        started = client.sessions.start(deployment_id=emu.videosdk_deployment_id, tag="v1.0")
+        portal, real_run = client._portal, client._portal.run
+        calls: list[str] = []
+
+        def interrupted_once(function: Any, *args: Any) -> Any:
+            calls.append(function.__name__)
+            if len(calls) == 1:
+                raise KeyboardInterrupt  # as Ctrl-C would, while the portal waits
+            return real_run(function, *args)
+
+        monkeypatch.setattr(portal, "run", interrupted_once)
+        with pytest.raises(KeyboardInterrupt), started:
+            pytest.fail("the block must not run")
+        assert calls == ["manage", "leave"]
+        assert not_billing(emu) == []
+    finally:
+        client.close()
