@@ -4,13 +4,18 @@ A vendor (or a proxy in front of it) may echo anything we sent back at us: the
 Authorization header in a request-id header, an API key in a session id, a JWT in an error
 message. So every vendor-supplied string bound for text a human or a log may see goes
 through a :class:`Redactor` first. Each client owns one that knows its credentials; model
-reprs, which belong to no client, ask every live redactor (:func:`redact_known`).
+reprs, which belong to no client, ask every live redactor (:func:`redact_known`), and a
+redactor's secrets outlive it there: a model is often shown long after the client that
+fetched it is gone (a function returns what it fetched). The most recent
+:data:`RETIRED_SECRETS` secrets of redactors that are gone are kept for that.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterable
 
 __all__ = ["Redactor", "printable", "redact_known"]
@@ -24,6 +29,21 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2
 
 _live: weakref.WeakSet[Redactor] = weakref.WeakSet()
 
+#: How many secrets of redactors that are gone :func:`redact_known` still removes.
+RETIRED_SECRETS = 256
+#: Those secrets, oldest first (a dict as an ordered set).
+_retired: OrderedDict[str, None] = OrderedDict()
+_retired_lock = threading.Lock()  # a redactor may be collected on any thread
+
+
+def _retire(secrets: list[str]) -> None:
+    with _retired_lock:
+        for secret in secrets:
+            _retired[secret] = None
+            _retired.move_to_end(secret)
+        while len(_retired) > RETIRED_SECRETS:
+            _retired.popitem(last=False)
+
 
 class Redactor:
     """Removes known secrets, JWTs, bearer tokens and URL credentials from text."""
@@ -33,6 +53,8 @@ class Redactor:
         for secret in secrets:
             self.add(secret)
         _live.add(self)
+        # Holds the list, not the redactor: its secrets as they are when it is collected.
+        weakref.finalize(self, _retire, self._secrets)
 
     def add(self, secret: str | None) -> None:
         """Redacts ``secret`` from now on (values under 4 characters would hit too often)."""
@@ -62,9 +84,16 @@ def _patterns(text: str) -> str:
 
 
 def redact_known(text: str) -> str:
-    """``text`` with the secrets of every live client, and secret-shaped values, removed."""
+    """``text`` with the secrets of every live client and of the most recent ones gone,
+    and secret-shaped values, removed."""
     for redactor in list(_live):
         text = redactor.secrets_only(text)
+    if _retired:
+        with _retired_lock:
+            retired = sorted(_retired, key=len, reverse=True)
+        for secret in retired:
+            if secret in text:
+                text = text.replace(secret, "[redacted]")
     return _patterns(text)
 
 

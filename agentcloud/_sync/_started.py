@@ -14,9 +14,10 @@ the call returns once the session exists, as ``open()`` returns an open file:
 Ctrl-C while the start is under way, or as it returns, ends the session it makes (the
 caller never got it), whichever of the two ways it was to be used. What Python cannot
 guard is the handful of bytecodes between the call's return and a ``with`` statement's
-entry: a Ctrl-C landing exactly there leaves the session as ``s = start(...)`` would. A handle that can say whether its session is
-managed (``set_managed``, as :class:`agentcloud.SessionStart` does) is told so; any other is
-treated as managed from the start.
+entry: a Ctrl-C landing exactly there leaves the session as ``s = start(...)`` would.
+A handle that can say whether its session is managed (``set_managed``, as
+:class:`agentcloud.SessionStart` does) is told so; any other is treated as managed from
+the start.
 """
 
 from __future__ import annotations

@@ -308,6 +308,49 @@ async def test_an_echoing_vendor_cannot_make_us_leak(caplog: pytest.LogCaptureFi
     exposure.check()
 
 
+async def test_a_model_shown_after_its_client_is_gone_leaks_nothing() -> None:
+    """A function returns what it fetched, its client closed and collected: the model's
+    repr, made long after, still hides the key the vendor echoed into its fields. And
+    the secrets kept for that stay bounded however many clients come and go."""
+    import gc
+    import weakref
+
+    from agentcloud import _redact
+
+    key = "sk_gone_private_0123456789abcdefXYZ"
+
+    async def echo(request: web.Request) -> web.Response:
+        bare = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        return web.json_response(
+            {"sessionId": bare, "createdAt": "2024-06-01T00:00:00Z", "metadata": {"t": bare}}
+        )
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", echo)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+
+        async def fetch() -> tuple[Any, weakref.ref[Any]]:
+            async with PipecatCloud(key, agent="a", base_url=url, retry=policy()) as client:
+                return await client.sessions.get(SID), weakref.ref(client._redact)
+
+        session, redactor = await fetch()
+        gc.collect()
+        assert redactor() is None  # the client and its redactor are gone
+        assert session.id == key  # the data is the vendor's, untouched
+        assert key not in repr(session)
+        for number in range(_redact.RETIRED_SECRETS + 50):
+            _redact.Redactor([f"sk_churn_{number:06d}_secret"])
+        gc.collect()
+        assert len(_redact._retired) <= _redact.RETIRED_SECRETS
+    finally:
+        await runner.cleanup()
+
+
 # --- the command line -----------------------------------------------------------------
 
 
