@@ -14,8 +14,11 @@ How a vendor pages is data a provider declares, one of the paging styles:
 - :class:`OneAnswer`: one answer holds every item.
 
 Without a total the walk goes on until a short or empty page. Listings shift while they are
-walked (newest first, a new session pushes every item down), so an item that reappears at
-a page boundary is dropped, and so is one a page holds twice. A page that repeats any
+walked (newest first, a new session pushes every item down), so an item that reappears is
+dropped, and so is one a page holds twice. Pages fetched at once may shift by several
+pages against an earlier one (many sessions made while the window was in flight), so the
+keys of the last ``REPEAT_WINDOW`` pages (plus the concurrency) are remembered, and
+no more: memory stays bounded however long the listing. A page that repeats any
 earlier page of the walk, in any order, means the vendor ignores the paging parameters: the
 walk ends with ResponseDecodeError instead of looping, remembering pages by fingerprint (a
 hash of their set of keys), never by their items.
@@ -59,6 +62,9 @@ T = TypeVar("T")
 
 MAX_PER_PAGE = 100
 """The largest page size the SDK asks for by default, as the vendors' own tools do."""
+
+REPEAT_WINDOW = 16
+"""Pages whose items a walk still recognises when they come again (beyond its concurrency)."""
 
 PageFetcher = Callable[[int, int], Awaitable[Page[T]]]
 """Fetches the page at a zero-based index with a page size: ``fetch(index, per_page)``."""
@@ -325,7 +331,7 @@ class Pager(Generic[T]):
         next_index = 1
         last_index: int | None = None
         emitted = 0
-        previous_keys: set[Hashable] = set()
+        seen = RecentKeys((REPEAT_WINDOW + self.concurrency) * per_page)
         fingerprints: set[int] = set()
 
         sequential = self._sequential
@@ -369,7 +375,7 @@ class Pager(Generic[T]):
                 if not page.items and not first:
                     return
                 budget = None if self.max_items is None else self.max_items - emitted
-                items, keys, complete = self._build(page.items, previous_keys, budget)
+                items, keys, complete = self._build(page.items, seen, budget)
                 if complete and keys:
                     # By the set of keys: a vendor may serve an earlier page reordered.
                     fingerprint = hash(frozenset(keys))
@@ -391,7 +397,7 @@ class Pager(Generic[T]):
                 )
                 if (self.max_items is not None and emitted >= self.max_items) or not keys:
                     return
-                previous_keys = set(keys)
+                seen.add(keys)
                 first = False
                 if not in_flight:
                     # Pages dropped items, so max_items needs one more than planned.
@@ -407,7 +413,7 @@ class Pager(Generic[T]):
                 await asyncio.gather(*in_flight, return_exceptions=True)
 
     def _build(
-        self, raw_items: tuple[Any, ...], previous: set[Hashable], budget: int | None
+        self, raw_items: tuple[Any, ...], previous: RecentKeys, budget: int | None
     ) -> tuple[tuple[T, ...], list[Hashable], bool]:
         """The page's new items (built only while ``budget`` lasts; an item the previous
         page or this one already had is dropped), every key seen, and whether the whole
@@ -423,7 +429,7 @@ class Pager(Generic[T]):
         keys = list(map(key, built))
         here = set(keys)
         items: list[T]
-        if len(here) == len(keys) and here.isdisjoint(previous):
+        if len(here) == len(keys) and previous.isdisjoint(here):
             items = list(built)  # the usual page: nothing repeats
         else:
             items, here = [], set()
@@ -441,6 +447,33 @@ class Pager(Generic[T]):
                 here.add(item_key)
                 items.append(item)
         return tuple(items), keys, True
+
+
+class RecentKeys:
+    """The keys of a walk's last pages: at least ``limit`` keys' worth of pages, at most
+    twice that. Two sets: new keys go into the newer; once it holds ``limit`` it becomes
+    the older and the older is forgotten (every step a set operation, in C)."""
+
+    __slots__ = ("_limit", "_newer", "_older")
+
+    def __init__(self, limit: int) -> None:
+        self._limit = max(1, limit)
+        self._newer: set[Hashable] = set()
+        self._older: set[Hashable] = set()
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._newer or key in self._older
+
+    def __len__(self) -> int:
+        return len(self._newer) + len(self._older)
+
+    def isdisjoint(self, keys: set[Hashable]) -> bool:
+        return keys.isdisjoint(self._newer) and keys.isdisjoint(self._older)
+
+    def add(self, keys: Iterable[Hashable]) -> None:
+        self._newer.update(keys)
+        if len(self._newer) >= self._limit:
+            self._older, self._newer = self._newer, set()
 
 
 def _structure_many(structure: Callable[[Any], T]) -> Callable[[Sequence[Any]], Sequence[T]]:

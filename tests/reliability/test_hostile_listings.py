@@ -127,3 +127,47 @@ async def test_max_items_builds_only_what_it_yields(monkeypatch: pytest.MonkeyPa
         ids = [item.id for item in await vs.sessions.list(max_items=10).collect()]
     assert ids == [f"s-{n:07d}" for n in range(10)]
     assert built[0] <= 10, f"{built[0]} models built for max_items=10"
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+@pytest.mark.parametrize("back", [2, 5, 16])
+async def test_items_an_earlier_page_had_are_not_yielded_again(back: int, concurrency: int) -> None:
+    """A listing that shifted by several pages (many sessions made while a window of
+    pages was in flight) re-serves items of a page ``back`` pages before: each is yielded
+    once, and the walk is otherwise whole and in order."""
+    pages_in_all = back + 3
+
+    def choose(number: int) -> tuple[list[dict[str, Any]], int | None]:
+        total = pages_in_all * PER_PAGE
+        if number > pages_in_all:
+            return [], total
+        fresh = [session(n) for n in range((number - 1) * PER_PAGE, number * PER_PAGE)]
+        if number == back + 1:  # half of page 1 again, then half of this page's own
+            return PAGE_A[PER_PAGE // 2 :] + fresh[: PER_PAGE // 2], total
+        return fresh, total
+
+    async with pages(choose) as server, client(server.url) as vs:
+        ids = [item.id async for item in vs.sessions.list(concurrency=concurrency)]
+    assert len(ids) == len(set(ids)), "an item was yielded twice"
+    expected = [
+        item["sessionId"]
+        for number in range(1, pages_in_all + 1)
+        for item in choose(number)[0]
+        if number != back + 1 or item not in PAGE_A
+    ]
+    assert ids == expected
+
+
+def test_a_walk_remembers_a_bounded_window_of_keys() -> None:
+    """However long the walk, the keys it remembers stay within twice its window, and
+    the last window's worth are always among them."""
+    from agentcloud.pagination import RecentKeys
+
+    window = 20 * PER_PAGE
+    seen = RecentKeys(window)
+    for index in range(1, 2_001):
+        seen.add((index, n) for n in range(PER_PAGE))
+        assert len(seen) <= 2 * window
+        assert all((earlier, 0) in seen for earlier in range(max(1, index - 19), index + 1))
+        assert not seen.isdisjoint({(index, PER_PAGE - 1)})
+        assert seen.isdisjoint({(index + 1, 0)})
