@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import sys
 import threading
 from collections.abc import Awaitable, Callable
 from threading import Lock, get_ident
@@ -33,8 +32,12 @@ __all__ = ["Abandonable", "Portal"]
 
 T = TypeVar("T")
 
-# Lock waits are interrupted by Ctrl-C on POSIX; elsewhere they are made in slices.
-_WAIT_SLICE: float | None = 0.2 if sys.platform == "win32" else None
+#: Seconds a blocking caller waits at a time. Ctrl-C interrupts a lock's wait on POSIX,
+#: but not one it lands just before (the thread has let go of the interpreter and not yet
+#: gone to sleep): that wait would then run to its end, the call's whole deadline. In
+#: slices, such a Ctrl-C is acted on when the slice ends (elsewhere nothing interrupts a
+#: wait at all).
+_WAIT_SLICE = 0.1
 
 
 @runtime_checkable
@@ -59,9 +62,6 @@ def _own_loop_error() -> InvalidRequestError:
 
 def _wait(lock: Lock) -> None:
     """Waits until ``lock`` is released by the loop's thread (and takes it)."""
-    if _WAIT_SLICE is None:
-        lock.acquire()
-        return
     while not lock.acquire(timeout=_WAIT_SLICE):
         pass
 

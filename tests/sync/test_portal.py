@@ -257,7 +257,8 @@ def test_a_blocking_call_from_the_portals_own_loop_is_refused(portal: Portal) ->
 def test_waits_made_in_slices_behave_the_same(
     portal: Portal, monkeypatch: pytest.MonkeyPatch, interrupted: bool
 ) -> None:
-    """Where lock waits are not interrupted by Ctrl-C (Windows) they are made in slices;
+    """Waits are made in slices (a Ctrl-C landing just before a wait begins is acted on
+    when its slice ends; on Windows nothing interrupts a wait); however short the slices,
     the answer, and an interruption, are the same."""
     monkeypatch.setattr(_portal, "_WAIT_SLICE", 0.001)
     started = threading.Event()
