@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self, TypedDict, Unpack
 
@@ -40,6 +41,10 @@ logger = logging.getLogger("agentcloud")
 DEFAULT_TIMEOUT = 30.0
 #: Sessions ``aclose()`` ends at once.
 _END_CONCURRENCY = 16
+
+#: The client whose close the current task is part of (a hook of a close's end that
+#: closes the client must not wait for the close it is inside).
+_closing_client: ContextVar[object] = ContextVar("agentcloud_closing_client", default=None)
 
 
 class FleetLike(Protocol):
@@ -204,17 +209,27 @@ class BaseClient:
             # waits for it: a close cut short after the ends would leave the fleet's
             # heartbeat renewing the leases of sessions that no one would ever end.
             closing = self._closing = finishing(self._close())
+        elif (
+            closing.done()  # closed: its outcome went to whoever waited for it
+            or _closing_client.get() is self  # from inside the close (a hook): it goes on
+            or closing.get_loop() is not asyncio.get_running_loop()  # its loop's to finish
+        ):
+            return
         await finish_shielded(closing)
 
     async def _close(self) -> None:
+        # Seen by everything the close runs (its ends' tasks and their hooks inherit it).
+        _closing_client.set(self)
         try:
             await self._settle()
         finally:
-            await self._transport.aclose()
-            listener = self._fleet_listener
-            closer = getattr(listener, "aclose", None)
-            if closer is not None:
-                await closer()
+            try:
+                await self._transport.aclose()
+            finally:
+                listener = self._fleet_listener
+                closer = getattr(listener, "aclose", None)
+                if closer is not None:
+                    await closer()
 
     async def _settle(self) -> None:
         if self._starts:

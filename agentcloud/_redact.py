@@ -13,9 +13,7 @@ fetched it is gone (a function returns what it fetched). The most recent
 from __future__ import annotations
 
 import re
-import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Iterable
 
 __all__ = ["Redactor", "printable", "redact_known"]
@@ -31,18 +29,16 @@ _live: weakref.WeakSet[Redactor] = weakref.WeakSet()
 
 #: How many secrets of redactors that are gone :func:`redact_known` still removes.
 RETIRED_SECRETS = 256
-#: Those secrets, oldest first (a dict as an ordered set).
-_retired: OrderedDict[str, None] = OrderedDict()
-_retired_lock = threading.Lock()  # a redactor may be collected on any thread
+#: Those secrets, oldest first (repeats possible). A plain list, changed only by single
+#: list operations and with no lock: a redactor is retired by the garbage collector,
+#: which may run on any thread, and inside any code, this module's own included.
+_retired: list[str] = []
 
 
 def _retire(secrets: list[str]) -> None:
-    with _retired_lock:
-        for secret in secrets:
-            _retired[secret] = None
-            _retired.move_to_end(secret)
-        while len(_retired) > RETIRED_SECRETS:
-            _retired.popitem(last=False)
+    _retired.extend(secrets)
+    if len(_retired) > 2 * RETIRED_SECRETS:
+        del _retired[: len(_retired) - RETIRED_SECRETS]
 
 
 class Redactor:
@@ -89,9 +85,8 @@ def redact_known(text: str) -> str:
     for redactor in list(_live):
         text = redactor.secrets_only(text)
     if _retired:
-        with _retired_lock:
-            retired = sorted(_retired, key=len, reverse=True)
-        for secret in retired:
+        # A copy first (one list operation); the longest first, as a redactor does.
+        for secret in sorted(set(_retired[-RETIRED_SECRETS:]), key=len, reverse=True):
             if secret in text:
                 text = text.replace(secret, "[redacted]")
     return _patterns(text)

@@ -171,7 +171,9 @@ async def finish_shielded(task: asyncio.Future[Any]) -> None:
                 break
             cancelled = True
         except BaseException:
-            break
+            if task.done():
+                break  # its own error, raised below
+            raise  # not the task's (waiting from another loop, say): it is still running
     if cancelled:
         if not task.cancelled():
             task.exception()  # retrieved here; the cancellation matters more

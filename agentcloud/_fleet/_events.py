@@ -243,7 +243,7 @@ class Tail:
                 for subscription in list(self._subscriptions):
                     subscription.fail(error)
                 failures += 1
-                await asyncio.sleep(min(RETRY_CAP, 0.05 * 2**failures))
+                await asyncio.sleep(min(RETRY_CAP, 0.05 * 2 ** min(failures, 10)))
                 continue
             failures = 0
 

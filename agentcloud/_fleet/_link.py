@@ -125,7 +125,7 @@ def _check_options(url: str, password: str | None) -> None:
     without connecting."""
     try:
         _pool(url, {}).make_connection()  # type: ignore[no-untyped-call]
-    except (RedisError, ValueError, TypeError) as error:
+    except Exception as error:  # redis-py's own checks raise what they raise
         secrets = [password, unquote(password)] if password else []
         message = Redactor(secrets)(str(error)) or type(error).__name__
         raise InvalidRequestError("url", f"has an option redis-py refuses: {message}") from None
@@ -133,9 +133,10 @@ def _check_options(url: str, password: str | None) -> None:
 
 def _pool(url: str, settings: dict[str, Any]) -> ConnectionPool:
     """The connection pool for ``url`` with ``settings``, speaking RESP2 (see the module)."""
-    # As ConnectionPool.from_url, except that the URL's own options do not win over
-    # ``protocol``.
-    return ConnectionPool(**{**settings, **parse_url(url), "protocol": 2})
+    # As ConnectionPool.from_url, except that the fleet's own settings (its timeouts and
+    # retry) and ``protocol`` win over the URL's options: a socket timeout under the
+    # stream read's wait would fail every read.
+    return ConnectionPool(**{**parse_url(url), **settings, "protocol": 2})
 
 
 class Health:

@@ -282,3 +282,19 @@ async def test_answers_of_a_shape_the_fleet_cannot_read_are_typed_errors_not_han
             await fleet.aclose()
         assert fleet.closed
         assert {"XREAD", "EVALSHA"} <= set(garbled.commands)
+
+
+async def test_the_fleets_own_timeouts_win_over_the_urls(namespace: str) -> None:
+    """A socket timeout in the URL (shared with other code) shorter than the stream read's
+    wait would fail every read: the fleet's own timeouts are used instead."""
+    async with (
+        Fleet(f"{REDIS_URL}?socket_timeout=0.05", namespace=namespace) as fleet,
+        Fleet(REDIS_URL, namespace=namespace) as publisher,
+    ):
+        everything = fleet.events()
+        first = asyncio.ensure_future(anext(everything))
+        await _registered()
+        await asyncio.sleep(0.3)  # (a wait the old read could not outlast: not a timing check)
+        await publisher.publish(event("s-4", name="after-a-quiet-while"))
+        assert (await asyncio.wait_for(first, 5)).name == "after-a-quiet-while"
+        await everything.aclose()

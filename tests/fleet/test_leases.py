@@ -311,6 +311,7 @@ async def test_a_fleet_repr_and_errors_keep_the_password(namespace: str) -> None
         ({"url": "redis://127.0.0.1:6379/0?health_check_interval=often"}, "url"),
         ({"url": "rediss://127.0.0.1:6379/0?ssl_cert_reqs=bogus"}, "url"),
         ({"url": "redis://:hunter2-secret@127.0.0.1:6379?db=zero"}, "url"),
+        ({"url": "redis://127.0.0.1:6379/0?retry=3"}, "url"),
         ({"namespace": ""}, "namespace"),
         ({"namespace": "a b"}, "namespace"),
         ({"namespace": "{tag}"}, "namespace"),
