@@ -325,14 +325,8 @@ async def test_a_model_shown_after_its_client_is_gone_leaks_nothing() -> None:
             {"sessionId": bare, "createdAt": "2024-06-01T00:00:00Z", "metadata": {"t": bare}}
         )
 
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", echo)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with ScriptedServer(echo) as server:
+        url = server.url
 
         async def fetch() -> tuple[Any, weakref.ref[Any]]:
             async with PipecatCloud(key, agent="a", base_url=url, retry=policy()) as client:
@@ -347,8 +341,6 @@ async def test_a_model_shown_after_its_client_is_gone_leaks_nothing() -> None:
             _redact.Redactor([f"sk_churn_{number:06d}_secret"])
         gc.collect()
         assert len(_redact._retired) <= 2 * _redact.RETIRED_SECRETS
-    finally:
-        await runner.cleanup()
 
 
 # --- the command line -----------------------------------------------------------------
