@@ -33,12 +33,27 @@ RETIRED_SECRETS = 256
 #: list operations and with no lock: a redactor is retired by the garbage collector,
 #: which may run on any thread, and inside any code, this module's own included.
 _retired: list[str] = []
+#: The distinct ones among the last RETIRED_SECRETS, longest first: worked out when one is
+#: retired (rarely), not on every error message and repr that asks (often).
+_retired_longest_first: tuple[str, ...] = ()
 
 
 def _retire(secrets: list[str]) -> None:
+    global _retired_longest_first
     _retired.extend(secrets)
     if len(_retired) > 2 * RETIRED_SECRETS:
         del _retired[: len(_retired) - RETIRED_SECRETS]
+    recent = set(_retired[-RETIRED_SECRETS:])
+    _retired_longest_first = tuple(sorted(recent, key=len, reverse=True))
+
+
+def _without(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each of ``secrets`` (longest first, so a secret holding another goes
+    whole) replaced."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, "[redacted]")
+    return text
 
 
 class Redactor:
@@ -62,10 +77,7 @@ class Redactor:
         return _patterns(self.secrets_only(text))
 
     def secrets_only(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, "[redacted]")
-        return text
+        return _without(text, self._secrets)
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._secrets)} secrets)"
@@ -84,12 +96,7 @@ def redact_known(text: str) -> str:
     and secret-shaped values, removed."""
     for redactor in list(_live):
         text = redactor.secrets_only(text)
-    if _retired:
-        # A copy first (one list operation); the longest first, as a redactor does.
-        for secret in sorted(set(_retired[-RETIRED_SECRETS:]), key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, "[redacted]")
-    return _patterns(text)
+    return _patterns(_without(text, _retired_longest_first))
 
 
 def printable(text: str) -> str:

@@ -415,9 +415,9 @@ class Pager(Generic[T]):
     def _build(
         self, raw_items: tuple[Any, ...], previous: RecentKeys, budget: int | None
     ) -> tuple[tuple[T, ...], list[Hashable], bool]:
-        """The page's new items (built only while ``budget`` lasts; an item the previous
-        page or this one already had is dropped), every key seen, and whether the whole
-        page was read."""
+        """The page's new items (built only while ``budget`` lasts; an item the walk's
+        recent pages or this one already had is dropped), every key seen, and whether the
+        whole page was read."""
         structure, key = self._structure, self._key
         # The first ``budget`` items are built whatever repeats they hold; only past them
         # is the budget checked before each item (repeats dropped leave room for more).

@@ -98,8 +98,7 @@ def _bounded(text: str) -> str:
 def redis_location(url: str) -> tuple[str, str | None]:
     """Where ``url`` points (``host:port/db``, for messages) and its password, if any.
 
-    InvalidRequestError naming ``url`` unless it is a redis://, rediss:// or unix:// URL
-    whose options redis-py accepts.
+    InvalidRequestError naming ``url`` unless it is a redis://, rediss:// or unix:// URL.
     """
     if not isinstance(url, str) or not url.strip():
         raise InvalidRequestError("url", "must be a redis://, rediss:// or unix:// URL")
@@ -115,19 +114,17 @@ def redis_location(url: str) -> tuple[str, str | None]:
     else:
         host = parts.hostname or "localhost"
         where = f"{host}:{port or 6379}{parts.path or ''}"
-    _check_options(url, parts.password)
     return where, parts.password
 
 
-def _check_options(url: str, password: str | None) -> None:
+def _check_options(url: str, redact: Redactor) -> None:
     """InvalidRequestError naming ``url`` when redis-py refuses its options (a query value
     of the wrong type, an unknown TLS flag): made as the fleet's connections will be,
     without connecting."""
     try:
         _pool(url, {}).make_connection()  # type: ignore[no-untyped-call]
     except Exception as error:  # redis-py's own checks raise what they raise
-        secrets = [password, unquote(password)] if password else []
-        message = Redactor(secrets)(str(error)) or type(error).__name__
+        message = redact(str(error)) or type(error).__name__
         raise InvalidRequestError("url", f"has an option redis-py refuses: {message}") from None
 
 
@@ -295,6 +292,7 @@ class Core:
         self.where, password = redis_location(url)
         # redis-py sends the password percent-decoded: either spelling is a secret.
         self.redactor = Redactor([password, unquote(password)] if password else [])
+        _check_options(url, self.redactor)
         self.keys = Keys(namespace)
         self.health = Health(self.where, self.redactor)
         self.timeout = timeout
